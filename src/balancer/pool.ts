@@ -1,0 +1,56 @@
+import { defaultDeps, type AlgorithmOptions, type PickRequest, type Selector, type SelectorDeps } from './selector.js';
+import type { AlgorithmName } from './algorithms.js';
+import { selectorFactory } from './algorithms.js';
+import { Upstream } from './upstream.js';
+import { BalancerError } from '../util/errors.js';
+
+/** The server set behind one listener, with the algorithm that picks among them. */
+export class Pool {
+  /** Every configured server, in config order. */
+  readonly servers: readonly Upstream[];
+  private readonly selector: Selector;
+
+  /** Builds the pool; throws E_ALGORITHM_NOT_IMPLEMENTED for a known but unbuilt algorithm. */
+  constructor(
+    servers: readonly Upstream[],
+    readonly algorithm: AlgorithmName,
+    options: AlgorithmOptions = {},
+    deps: SelectorDeps = defaultDeps,
+  ) {
+    const factory = selectorFactory(algorithm);
+    if (!factory) {
+      throw new BalancerError('E_ALGORITHM_NOT_IMPLEMENTED', `algorithm "${algorithm}" is not implemented yet`);
+    }
+    this.servers = servers;
+    this.selector = factory(deps, options);
+    this.refresh();
+  }
+
+  /** Recomputes the candidates after availability or weight changes: primaries, else backups. */
+  refresh(): void {
+    const primaries = this.servers.filter((s) => s.available && !s.backup);
+    this.selector.update(primaries.length > 0 ? primaries : this.servers.filter((s) => s.available && s.backup));
+  }
+
+  /** Number of servers currently available. */
+  get availableCount(): number {
+    let n = 0;
+    for (const s of this.servers) if (s.available) n++;
+    return n;
+  }
+
+  /** Picks a server and counts the request in flight; undefined when none can take it. */
+  acquire(req: PickRequest): Upstream | undefined {
+    const u = this.selector.select(req);
+    if (u === undefined) return undefined;
+    u.inflight++;
+    this.selector.onStart?.(u);
+    return u;
+  }
+
+  /** Ends a request started by `acquire`. */
+  release(u: Upstream, durationMs: number, failed: boolean): void {
+    u.inflight--;
+    this.selector.onEnd?.(u, durationMs, failed);
+  }
+}

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { z } from 'zod';
+import { canonicalAlgorithm, type AlgorithmName } from '../balancer/algorithms.js';
+import { BalancerError, type ErrorCode } from '../util/errors.js';
+import { formatIssue } from './format.js';
+import { parseListenAddress, type ListenAddress } from './listen.js';
+import { configSchema, type ConfigFile } from './schema.js';
+
+/** One backend as the balancer uses it. */
+export interface ServerConfig {
+  readonly addr: string;
+  readonly name: string | undefined;
+  readonly weight: number;
+}
+
+/** A loaded, validated config with defaults applied and units in milliseconds. */
+export interface Config {
+  /** The file it came from (for messages and reloads). */
+  readonly file: string;
+  readonly name: string;
+  readonly addr: string;
+  readonly listen: ListenAddress;
+  readonly algorithm: AlgorithmName;
+  readonly healthCheckIntervalMs: number;
+  readonly timeouts: {
+    readonly connectMs: number;
+    readonly responseHeadersMs: number;
+    readonly idleMs: number;
+    readonly shutdownMs: number;
+  };
+  readonly servers: readonly ServerConfig[];
+}
+
+/** A config that cannot be used: every problem, each as `file: path: found phrase`. */
+export class ConfigError extends BalancerError {
+  /** Creates a config error listing every problem found. */
+  constructor(
+    code: ErrorCode,
+    readonly problems: readonly string[],
+  ) {
+    super(code, problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Line and column (1-based) of a character offset. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+/** Parses JSON, reporting syntax errors with line and column. */
+export function parseJson(text: string, label: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const m = /at position (\d+)/.exec(msg);
+    const offset = m ? Number(m[1]) : text.length;
+    const { line, column } = lineColumn(text, offset);
+    const what = msg.replace(/,? ?"[^"]*"? is not valid JSON/, '').replace(/ in JSON at position \d+.*$/, '');
+    throw new ConfigError('E_CONFIG_JSON', [`${label}:${line}:${column}: invalid JSON: ${what}`]);
+  }
+}
+
+// Keys allowed at each object level, for "did you mean" (read from the schema itself).
+function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
+  const shapes: Record<string, z.ZodObject> = {
+    '': configSchema,
+    servers: configSchema.shape.servers.element as unknown as z.ZodObject,
+    timeouts: configSchema.shape.timeouts.unwrap(),
+  };
+  const key = path.filter((p) => typeof p === 'string').join('.');
+  const shape = shapes[key];
+  return shape ? Object.keys(shape.shape) : [];
+}
+
+/** Validates parsed JSON; `label` names the file in messages. */
+export function validateConfig(raw: unknown, label: string): ConfigFile {
+  const r = configSchema.safeParse(raw, { reportInput: true });
+  if (r.success) return r.data;
+  const problems = r.error.issues.flatMap((i) => formatIssue(i, raw, allowedKeys)).map((p) => `${label}: ${p}`);
+  throw new ConfigError('E_CONFIG_INVALID', problems);
+}
+
+/** Turns a validated file into the runtime config. */
+export function resolveConfig(file: ConfigFile, path: string): Config {
+  const listen = parseListenAddress(file.addr);
+  const algorithm = canonicalAlgorithm(file.algorithm);
+  // Both were validated by the schema; these guards keep the types honest.
+  if (typeof listen === 'string' || algorithm === undefined) throw new Error('unreachable: schema accepted bad value');
+  const s = (n: number) => Math.round(n * 1000);
+  return {
+    file: path,
+    name: file.name,
+    addr: file.addr,
+    listen,
+    algorithm,
+    healthCheckIntervalMs: s(file.healthCheckDelay),
+    timeouts: {
+      connectMs: s(file.timeouts.connect),
+      responseHeadersMs: s(file.timeouts.responseHeaders),
+      idleMs: s(file.timeouts.idle),
+      shutdownMs: s(file.timeouts.shutdown),
+    },
+    servers: file.servers.map((sv) => ({ addr: sv.addr, name: sv.name, weight: sv.weight ?? sv.weigth ?? 1 })),
+  };
+}
+
+/** Parses and validates config text. */
+export function parseConfig(text: string, path: string): Config {
+  const label = basename(path) === path ? path : path;
+  return resolveConfig(validateConfig(parseJson(text, label), label), path);
+}
+
+/** Reads, parses and validates a config file; throws ConfigError naming the file. */
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(e);
+    throw new ConfigError('E_CONFIG_READ', [`${path}: cannot read config: ${why}`]);
+  }
+  return parseConfig(text, path);
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { ALGORITHM_NAMES, canonicalAlgorithm, selectorFactory } from '../balancer/algorithms.js';
+import { parseListenAddress } from './listen.js';
+
+// Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
+const positive = (what: string) =>
+  z
+    .number({ error: `must be a positive number: ${what}` })
+    .refine((n) => Number.isFinite(n) && n > 0, { message: `is not a positive number (${what})` });
+
+const seconds = (what: string, dflt: number) =>
+  positive(`${what}, in seconds; fractions allowed`).default(dflt).meta({ description: `${what}, in seconds (default ${dflt})` });
+
+const httpUrl = z.string().refine(
+  (s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && /^https?:\/\//i.test(s) && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'is not an http:// or https:// URL' },
+);
+
+const weight = positive('a weight; fractions allowed, default 1');
+
+/** One backend server. `weigth` is the original format's spelling and means `weight`. */
+export const serverSchema = z
+  .strictObject({
+    addr: httpUrl.meta({ description: 'Backend base URL, e.g. "http://localhost:9000"' }),
+    weight: weight.optional().meta({ description: 'Relative weight, positive, fractions allowed (default 1)' }),
+    weigth: weight.optional().meta({ description: 'Original spelling of `weight`; accepted as the same field' }),
+    name: z.string().min(1).optional().meta({ description: 'Name used in logs and notifications (default host:port)' }),
+  })
+  .refine((s) => s.weight === undefined || s.weigth === undefined || s.weight === s.weigth, {
+    message: 'has both "weight" and "weigth" with different values; keep one',
+  });
+
+/** Timeouts towards backends and clients. */
+export const timeoutsSchema = z
+  .strictObject({
+    connect: seconds('Time to open a connection to a backend', 5),
+    responseHeaders: seconds('Time for a backend to send its response headers', 60),
+    idle: seconds('Longest silence inside a request or response body, both sides', 60),
+    shutdown: seconds('Grace period for in-flight requests on SIGINT/SIGTERM', 10),
+  })
+  .meta({ description: 'Timeouts, in seconds' });
+
+/** The whole config file. */
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional().meta({ description: 'JSON Schema for editors; ignored by the balancer' }),
+    name: z.string().min(1).default('balancer').meta({ description: 'Name of this balancer in logs and notifications' }),
+    addr: z
+      .string()
+      .superRefine((s, ctx) => {
+        const r = parseListenAddress(s);
+        if (typeof r === 'string') ctx.addIssue({ code: 'custom', input: s, message: r });
+      })
+      .default(':8000')
+      .meta({ description: 'Listen address: ":8000", "127.0.0.1:8000", "[::1]:8000" (default ":8000")' }),
+    algorithm: z
+      .string()
+      .superRefine((s, ctx) => {
+        const name = canonicalAlgorithm(s);
+        if (name === undefined) {
+          ctx.addIssue({ code: 'custom', input: s, message: `is not a known algorithm (allowed: ${ALGORITHM_NAMES.join(', ')})` });
+        } else if (selectorFactory(name) === undefined) {
+          const ready = ALGORITHM_NAMES.filter((n) => selectorFactory(n) !== undefined);
+          ctx.addIssue({ code: 'custom', input: s, message: `is not implemented yet (implemented: ${ready.join(', ')})` });
+        }
+      })
+      .default('round-robin')
+      .meta({
+        description: `Load-balancing algorithm (default "round-robin")`,
+        examples: [...ALGORITHM_NAMES],
+      }),
+    healthCheckDelay: seconds('Interval between active health checks', 10),
+    timeouts: timeoutsSchema.prefault({}),
+    servers: z
+      .array(serverSchema)
+      .min(1, { message: 'is empty (at least one server is required)' })
+      .superRefine((servers, ctx) => {
+        const seen = new Map<string, number>();
+        servers.forEach((s, i) => {
+          let key: string;
+          try {
+            key = new URL(s.addr).origin + new URL(s.addr).pathname;
+          } catch {
+            return;
+          }
+          const first = seen.get(key);
+          if (first !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'addr'],
+              input: s.addr,
+              message: `is a duplicate of servers[${first}].addr`,
+            });
+          } else seen.set(key, i);
+        });
+      })
+      .meta({ description: 'Backend servers, at least one' }),
+  })
+  .meta({ title: 'Balancer config', description: 'Config file of the balancer HTTP load balancer' });
+
+/** A validated config file as written (before defaults are resolved into runtime objects). */
+export type ConfigFile = z.output<typeof configSchema>;
+/** One validated server entry. */
+export type ServerFile = z.output<typeof serverSchema>;

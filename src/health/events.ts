@@ -1,0 +1,31 @@
+import { EventEmitter } from 'node:events';
+
+/** Kinds of health transition the balancer publishes. */
+export type HealthEventType = 'server-down' | 'server-up' | 'all-down' | 'recovered';
+
+/** Every event type, in a stable order (used for config validation and defaults). */
+export const HEALTH_EVENT_TYPES: readonly HealthEventType[] = ['server-down', 'server-up', 'all-down', 'recovered'];
+
+/** One health transition, as logged and as sent to notifiers. */
+export interface HealthEvent {
+  /** What happened. */
+  readonly type: HealthEventType;
+  /** The server concerned (for all-down / recovered: the server whose change caused it). */
+  readonly server: { readonly addr: string; readonly name: string };
+  /** Why, e.g. "3 failed checks, last: ECONNREFUSED". */
+  readonly reason: string;
+  /** When, as epoch milliseconds. */
+  readonly time: number;
+  /** Servers available after the transition. */
+  readonly healthy: number;
+  /** Servers configured. */
+  readonly total: number;
+}
+
+/** In-process stream of health events; listeners must not throw or block. */
+export class HealthEvents extends EventEmitter<{ event: [HealthEvent] }> {
+  /** Publishes one event to every listener. */
+  publish(e: HealthEvent): void {
+    this.emit('event', e);
+  }
+}
