@@ -1,0 +1,192 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Pool as UndiciPool } from 'undici';
+import { Pool } from '../balancer/pool.js';
+import { defaultDeps, type SelectorDeps } from '../balancer/selector.js';
+import { Upstream } from '../balancer/upstream.js';
+import type { Config } from '../config/load.js';
+import { formatHostPort } from '../config/listen.js';
+import type { Logger } from '../util/logger.js';
+import { BalancerError } from '../util/errors.js';
+import { sendError, type UpstreamFailure } from './errors.js';
+import { Exchange, type ExchangeOwner } from './exchange.js';
+import { upstreamHeaders } from './headers.js';
+import { tunnelUpgrade } from './websocket.js';
+
+/** Statuses from a backend that count as failures for the algorithms (least-response-time). */
+const FAILED_STATUSES = new Set([502, 503, 504]);
+
+/** Client address without the IPv4-mapped IPv6 prefix. */
+export function peerAddress(socket: Socket): string {
+  const a = socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/**
+ * The load balancer: an HTTP server that spreads requests over a Pool of upstreams,
+ * streaming bodies both ways through keep-alive connection pools (undici).
+ */
+export class Balancer implements ExchangeOwner {
+  /** The servers and the algorithm choosing among them. */
+  readonly pool: Pool;
+  private readonly server: Server;
+  private readonly clients = new Map<Upstream, UndiciPool>();
+  // Sockets whose request waits for an upstream: the client-side idle timeout must not cut them.
+  private readonly awaitingUpstream = new WeakSet<Socket>();
+  private readonly retryAfterSeconds: number;
+  private closing: Promise<void> | undefined;
+
+  /** Builds the balancer from a loaded config (does not listen yet). */
+  constructor(
+    readonly config: Config,
+    private readonly log: Logger,
+    deps: SelectorDeps = defaultDeps,
+  ) {
+    const upstreams = config.servers.map(
+      (s, index) => new Upstream(s.addr, { weight: s.weight, name: s.name, index }),
+    );
+    this.pool = new Pool(upstreams, config.algorithm, {}, deps);
+    for (const u of upstreams) {
+      this.clients.set(
+        u,
+        new UndiciPool(u.addr, {
+          connect: { timeout: config.timeouts.connectMs },
+          headersTimeout: config.timeouts.responseHeadersMs,
+          bodyTimeout: config.timeouts.idleMs,
+        }),
+      );
+    }
+    this.retryAfterSeconds = Math.max(1, Math.ceil(config.healthCheckIntervalMs / 1000));
+    this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, this.onRequest);
+    this.server.timeout = config.timeouts.idleMs;
+    this.server.on('timeout', (socket: Socket) => {
+      if (!this.awaitingUpstream.has(socket)) socket.destroy();
+    });
+    this.server.on('upgrade', this.onUpgrade);
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // Malformed requests get a 4xx on their own connection; everyone else is unaffected.
+      if (!socket.writable || err.code === 'ECONNRESET') {
+        socket.destroy();
+        return;
+      }
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const text = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    });
+  }
+
+  /** Starts listening on the config's address (port 0 picks a free port). */
+  async listen(): Promise<AddressInfo> {
+    const { host, port } = this.config.listen;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(new BalancerError('E_LISTEN', `cannot listen on ${this.config.addr}: ${err.code ?? err.message}`));
+      };
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    return this.address();
+  }
+
+  /** The bound address. */
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Base URL clients use, e.g. "http://127.0.0.1:8000". */
+  url(): string {
+    const a = this.address();
+    const host = a.address === '::' || a.address === '0.0.0.0' ? 'localhost' : a.address;
+    return `http://${formatHostPort(host, a.port)}`;
+  }
+
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const clientAddress = peerAddress(req.socket);
+    const u = this.pool.acquire({ clientAddress });
+    if (u === undefined) {
+      this.log.warn({ method: req.method, url: req.url }, 'no server available: 503');
+      sendError(res, 503, 'no server available', this.retryAfterSeconds);
+      return;
+    }
+    const x = new Exchange(this, req, res, u, performance.now());
+    this.awaitingUpstream.add(req.socket);
+    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    const client = this.clients.get(u) as UndiciPool;
+    client.dispatch(
+      {
+        path: req.url ?? '/',
+        method: req.method ?? 'GET',
+        headers: upstreamHeaders(req, { clientAddress, proto: 'http' }),
+        body: hasBody ? req : null,
+      },
+      x,
+    );
+  };
+
+  /** Called by each Exchange when it ends. */
+  exchangeDone(x: Exchange, failure: UpstreamFailure | undefined, clientGone: boolean): void {
+    this.awaitingUpstream.delete(x.req.socket);
+    const end = x.headersAt > 0 ? x.headersAt : performance.now();
+    const failed = failure !== undefined || FAILED_STATUSES.has(x.status);
+    this.pool.release(x.upstream, end - x.startedAt, failed);
+    if (failure !== undefined) {
+      this.log.warn(
+        { upstream: x.upstream.addr, method: x.req.method, url: x.req.url, reason: failure.reason, status: failure.status },
+        `upstream ${x.upstream.addr} failed: ${failure.reason}`,
+      );
+    } else if (clientGone) {
+      this.log.debug({ upstream: x.upstream.addr, url: x.req.url }, 'client went away; upstream request cancelled');
+    }
+  }
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const clientAddress = peerAddress(req.socket);
+    const u = this.pool.acquire({ clientAddress });
+    if (u === undefined) {
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nretry-after: ${this.retryAfterSeconds}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+      );
+      return;
+    }
+    const started = performance.now();
+    tunnelUpgrade(
+      req,
+      socket,
+      head,
+      u,
+      {
+        clientAddress,
+        proto: 'http',
+        connectTimeoutMs: this.config.timeouts.connectMs,
+        idleTimeoutMs: this.config.timeouts.idleMs,
+      },
+      (failure) => {
+        this.pool.release(u, performance.now() - started, failure !== undefined);
+        if (failure) this.log.warn({ upstream: u.addr, reason: failure.reason }, `websocket upstream ${u.addr} failed: ${failure.reason}`);
+      },
+    );
+  };
+
+  /**
+   * Graceful stop: stop accepting, let in-flight requests finish within the shutdown
+   * grace period, then cut what is left and close the upstream pools.
+   */
+  close(graceMs = this.config.timeouts.shutdownMs): Promise<void> {
+    this.closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeIdleConnections();
+      // Keep-alive connections become idle as their last response ends; close them as they do.
+      const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
+      const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+      await closed;
+      clearInterval(sweep);
+      clearTimeout(timer);
+      await Promise.all([...this.clients.values()].map((c) => c.destroy()));
+    })();
+    return this.closing;
+  }
+}
