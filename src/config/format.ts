@@ -94,6 +94,8 @@ export function formatIssue(
     }
     case 'too_small':
       if (issue.origin === 'array') return [`${formatPath(path)}: ${issue.message}`];
+      // A custom message set on the schema says what is allowed; prefer it.
+      if (!issue.message.startsWith('Too small')) return [`${formatPath(path)}: ${show(found)} ${issue.message}`];
       if (issue.origin === 'string') return [`${formatPath(path)}: ${show(found)} is empty`];
       return [`${formatPath(path)}: ${show(found)} is too small (minimum ${String(issue.minimum)})`];
     case 'too_big':

@@ -4,9 +4,7 @@ import { parseListenAddress } from './listen.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
 const positive = (what: string) =>
-  z
-    .number({ error: `must be a positive number: ${what}` })
-    .refine((n) => Number.isFinite(n) && n > 0, { message: `is not a positive number (${what})` });
+  z.number({ error: `must be a positive number: ${what}` }).positive({ message: `is not a positive number (${what})` });
 
 const seconds = (what: string, dflt: number) =>
   positive(`${what}, in seconds; fractions allowed`).default(dflt).meta({ description: `${what}, in seconds (default ${dflt})` });

@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
+import { Readable } from 'node:stream';
+import WebSocket from 'ws';
+import type { TestServer } from '../../src/testservers/server.js';
+import { backends, closeAll, get, servedBy, startBalancer, waitFor, type BalancerProcess } from '../helpers/cluster.js';
+
+/** A raw backend for cases the test servers do not cover. */
+async function rawBackend(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Writes raw bytes to the balancer and reads until it closes the connection. */
+function rawExchange(url: string, text: string): Promise<string> {
+  const { port, hostname } = new URL(url);
+  return new Promise<string>((resolve, reject) => {
+    const s = connect(Number(port), hostname);
+    let data = '';
+    s.on('data', (d) => (data += d.toString()));
+    s.on('close', () => resolve(data));
+    s.on('error', reject);
+    s.write(text);
+  });
+}
+
+/** Decodes a chunked body read off a raw socket. */
+function dechunk(text: string): string {
+  let out = '';
+  let rest = text;
+  for (;;) {
+    const nl = rest.indexOf('\r\n');
+    const size = parseInt(rest.slice(0, nl), 16);
+    if (!(size > 0)) return out;
+    out += rest.slice(nl + 2, nl + 2 + size);
+    rest = rest.slice(nl + 2 + size + 2);
+  }
+}
+
+/** A port nothing listens on. */
+async function deadPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('proxy behaviour', () => {
+  let servers: TestServer[] = [];
+  let b: BalancerProcess;
+  before(async () => {
+    servers = await backends(2);
+    b = await startBalancer({ servers: servers.map((s) => ({ addr: s.url })) });
+  });
+  after(async () => {
+    await b.stop();
+    await closeAll(servers);
+  });
+
+  test('request hop-by-hop headers are removed and X-Forwarded-* set; Host passes through', async () => {
+    // Raw socket: HTTP clients refuse to send some of these headers themselves.
+    const reply = await rawExchange(
+      b.url,
+      'GET /headers HTTP/1.1\r\nHost: example.test\r\nConnection: x-secret, close\r\nX-Secret: drop me\r\n' +
+        'Keep-Alive: timeout=5\r\nTE: trailers\r\nTrailer: x-t\r\nProxy-Connection: keep-alive\r\nUpgrade: h2c\r\n' +
+        'X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\nX-Keep: yes\r\n\r\n',
+    );
+    const r = { body: dechunk(reply.slice(reply.indexOf('\r\n\r\n') + 4)) };
+    const h = (JSON.parse(r.body) as { headers: Record<string, string> }).headers;
+    for (const name of ['x-secret', 'keep-alive', 'te', 'trailer', 'proxy-connection', 'upgrade']) assert.equal(h[name], undefined, name);
+    assert.equal(h['x-keep'], 'yes');
+    assert.equal(h.host, 'example.test');
+    assert.equal(h['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+    assert.equal(h['x-forwarded-proto'], 'http');
+    assert.equal(h['x-forwarded-host'], 'example.test');
+  });
+
+  test('response hop-by-hop headers are removed', async () => {
+    const raw = await rawBackend((_req, res) => {
+      res.setHeader('connection', 'x-hop');
+      res.setHeader('x-hop', 'secret');
+      res.setHeader('keep-alive', 'timeout=99');
+      res.setHeader('proxy-connection', 'keep-alive');
+      res.setHeader('x-end', 'kept');
+      res.end('ok');
+    });
+    const b2 = await startBalancer({ servers: [{ addr: raw.url }] });
+    try {
+      const r = await get(`${b2.url}/`);
+      assert.equal(r.body, 'ok');
+      assert.equal(r.headers['x-hop'], undefined);
+      assert.equal(r.headers['proxy-connection'], undefined);
+      assert.notEqual(r.headers['keep-alive'], 'timeout=99');
+      assert.equal(r.headers['x-end'], 'kept');
+    } finally {
+      await b2.stop();
+      await raw.close();
+    }
+  });
+
+  test('all methods pass, with status codes and bodies', async () => {
+    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']) {
+      const r = await get(`${b.url}/headers`, { method });
+      assert.equal(r.status, 200, method);
+      if (method !== 'HEAD') assert.equal((JSON.parse(r.body) as { method: string }).method, method);
+    }
+    assert.equal((await get(`${b.url}/status/418`)).status, 418);
+    assert.equal((await get(`${b.url}/echo`, { method: 'POST', body: 'ping' })).body, 'ping');
+  });
+
+  test('502 when the backend refuses, with a log line', async () => {
+    const b2 = await startBalancer({ servers: [{ addr: `http://127.0.0.1:${await deadPort()}` }] });
+    try {
+      const r = await get(`${b2.url}/`);
+      assert.equal(r.status, 502);
+      assert.match(r.body, /ECONNREFUSED/);
+      await waitFor(() => b2.logs.some((l) => String(l.msg).includes('ECONNREFUSED')), 10_000, 'log line');
+    } finally {
+      await b2.stop();
+    }
+  });
+
+  test('502 when the backend resets the connection', async () => {
+    const raw = await rawBackend((req) => req.socket.destroy());
+    const b2 = await startBalancer({ servers: [{ addr: raw.url }] });
+    try {
+      const r = await get(`${b2.url}/`);
+      assert.equal(r.status, 502);
+    } finally {
+      await b2.stop();
+      await raw.close();
+    }
+  });
+
+  test('504 when the backend is slower than timeouts.responseHeaders', async () => {
+    const b2 = await startBalancer({ timeouts: { responseHeaders: 0.3 }, servers: [{ addr: servers[0]?.url }] });
+    try {
+      const r = await get(`${b2.url}/slow?ms=5000`);
+      assert.equal(r.status, 504);
+      assert.match(r.body, /timeout/);
+    } finally {
+      await b2.stop();
+    }
+  });
+
+  test('a client that goes away cancels its upstream request', async () => {
+    let upstreamClosedEarly = false;
+    let arrived = false;
+    const raw = await rawBackend((req: IncomingMessage, res) => {
+      if (req.url !== '/hang') return void res.end('quick');
+      arrived = true;
+      const t = setTimeout(() => res.end('late'), 30_000);
+      res.on('close', () => {
+        clearTimeout(t);
+        if (!res.writableFinished) upstreamClosedEarly = true;
+      });
+    });
+    const b2 = await startBalancer({ servers: [{ addr: raw.url }] });
+    try {
+      const ac = new AbortController();
+      const pending = request(`${b2.url}/hang`, { signal: ac.signal }).catch(() => undefined);
+      await waitFor(() => arrived, 10_000, 'request at backend');
+      ac.abort();
+      await pending;
+      await waitFor(() => upstreamClosedEarly, 10_000, 'upstream request cancelled');
+      // The balancer serves everyone else as before.
+      assert.equal((await get(`${b2.url}/`, {})).status, 200);
+    } finally {
+      await b2.stop();
+      await raw.close();
+    }
+  });
+
+  test('a malformed request gets 400 and the balancer keeps serving', async () => {
+    const reply = await rawExchange(b.url, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 400/);
+    assert.equal((await get(`${b.url}/`)).status, 200);
+  });
+
+  test('WebSocket upgrades are tunnelled both ways', async () => {
+    const ws = new WebSocket(`${b.url.replace('http', 'ws')}/ws`);
+    const messages: string[] = [];
+    ws.on('message', (m) => messages.push(m.toString()));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    await waitFor(() => messages.length >= 1, 10_000, 'hello');
+    ws.send('echo me');
+    await waitFor(() => messages.includes('echo me'), 10_000, 'echo');
+    assert.match(messages[0] ?? '', /"hello":"server-\d"/);
+    ws.close();
+  });
+
+  test('a large body streams through intact both ways', async () => {
+    const size = 64 * 1024 * 1024;
+    const chunk = Buffer.alloc(1024 * 1024, 7);
+    const sent = createHash('sha256');
+    let left = size;
+    async function* body(): AsyncGenerator<Buffer> {
+      while (left > 0) {
+        left -= chunk.length;
+        sent.update(chunk);
+        yield chunk;
+      }
+    }
+    const r = await request(`${b.url}/echo`, { method: 'POST', body: Readable.from(body()), headers: { 'content-type': 'application/octet-stream' } });
+    const got = createHash('sha256');
+    let n = 0;
+    for await (const c of r.body) {
+      got.update(c as Buffer);
+      n += (c as Buffer).length;
+    }
+    assert.equal(n, size);
+    assert.equal(got.digest('hex'), sent.digest('hex'));
+  });
+
+  test('graceful stop: an in-flight request finishes, then the process exits 0', async () => {
+    let arrived = false;
+    const raw = await rawBackend((_req, res) => {
+      arrived = true;
+      setTimeout(() => res.end('finished'), 1000);
+    });
+    const b2 = await startBalancer({ servers: [{ addr: raw.url }] });
+    try {
+      const inflight = get(`${b2.url}/`);
+      await waitFor(() => arrived, 10_000, 'request at backend');
+      const code = b2.stop('SIGTERM');
+      const r = await inflight;
+      assert.equal(r.status, 200);
+      assert.equal(r.body, 'finished');
+      assert.equal(await code, 0);
+    } finally {
+      await raw.close();
+    }
+  });
+});
