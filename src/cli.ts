@@ -142,10 +142,11 @@ export function buildCli(): Command {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--latency <ms,...>', 'added latency per server in ms (last value repeats)', numberList)
     .option('--failure-rate <p,...>', 'share 0..1 of requests answered 500, per server (last value repeats)', numberList)
+    .option('--names <name,...>', 'server names (default server-1..N)', (v: string) => v.split(','))
     .addOption(logLevel)
-    .action(async (o: { count: number; port: number; host: string; latency?: number[]; failureRate?: number[]; logLevel: LevelWithSilent }) => {
+    .action(async (o: { count: number; port: number; host: string; latency?: number[]; failureRate?: number[]; names?: string[]; logLevel: LevelWithSilent }) => {
       const log = createLogger(o.logLevel);
-      const servers = await startTestServers({ count: o.count, port: o.port, host: o.host, latencyMs: o.latency, failureRate: o.failureRate }).catch((e: NodeJS.ErrnoException) => {
+      const servers = await startTestServers({ count: o.count, port: o.port, host: o.host, latencyMs: o.latency, failureRate: o.failureRate, names: o.names }).catch((e: NodeJS.ErrnoException) => {
         process.stderr.write(`balancer test-servers: cannot listen: ${e.code ?? e.message}\n`);
         process.exit(1);
       });

@@ -148,6 +148,8 @@ export interface TestServerGroupOptions {
   readonly latencyMs?: readonly number[];
   /** Per-server failure rates 0..1; the last value repeats for the rest. */
   readonly failureRate?: readonly number[];
+  /** Names for the servers (default server-1..N). */
+  readonly names?: readonly string[];
 }
 
 /** Picks the i-th value of a per-server list, repeating the last. */
@@ -161,7 +163,7 @@ export async function startTestServers(opts: TestServerGroupOptions): Promise<Te
     for (let i = 0; i < opts.count; i++) {
       started.push(
         await startTestServer({
-          name: `server-${i + 1}`,
+          name: opts.names?.[i] ?? `server-${i + 1}`,
           port: opts.port === 0 ? 0 : opts.port + i,
           host: opts.host,
           latencyMs: nth(opts.latencyMs, i),
