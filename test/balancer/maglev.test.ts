@@ -14,7 +14,18 @@ test('maglev: every slot filled, slots in proportion to weight (±1)', () => {
     counts[i] = (counts[i] ?? 0) + 1;
   }
   const total = weights.reduce((a, b) => a + b, 0);
-  weights.forEach((w, i) => assert.ok(Math.abs((counts[i] ?? 0) - (MAGLEV_TABLE_SIZE * w) / total) <= 1.5, `${keys[i]}: ${counts[i]}`));
+  weights.forEach((w, i) => assert.ok(Math.abs((counts[i] ?? 0) - (MAGLEV_TABLE_SIZE * w) / total) <= 1, `${keys[i]}: ${counts[i]}`));
+});
+
+test('maglev: skewed weights (one heavy, 1,023 light) keep their proportions', () => {
+  const keys = Array.from({ length: 1024 }, (_, i) => `http://10.0.${i >> 8}.${i & 255}:80`);
+  const weights = keys.map((_, i) => (i === 0 ? 1000 : 1));
+  const t = buildMaglevTable(keys, weights);
+  const heavy = t.filter((i) => i === 0).length / t.length;
+  assert.ok(Math.abs(heavy - 1000 / 2023) < 0.005, `heavy share ${heavy}`);
+  const light = new Array<number>(1024).fill(0);
+  for (const i of t) light[i] = (light[i] ?? 0) + 1;
+  assert.ok(light.slice(1).every((c) => c >= 31 && c <= 34), 'each light server gets ~32.4 slots');
 });
 
 test('maglev: deterministic, and removing a server disturbs few other slots', () => {
