@@ -57,7 +57,9 @@ class Tier {
 
 // Deterministic order independent of config order and object identity.
 function byAddress(a: Upstream, b: Upstream): number {
-  return a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : a.url.href < b.url.href ? -1 : a.url.href > b.url.href ? 1 : a.index - b.index;
+  if (a.addr !== b.addr) return a.addr < b.addr ? -1 : 1;
+  if (a.url.href !== b.url.href) return a.url.href < b.url.href ? -1 : 1;
+  return a.index - b.index;
 }
 
 // Hash keys: the address, with a suffix for the rare servers sharing an origin (different paths).

@@ -1,6 +1,8 @@
 // After this many steps the lines are re-based at step 0, so base + slope * step stays
 // small: exact while slopes and bases are integers below 2^32, precise for fractions.
 const REBASE_AFTER = 1 << 20;
+// A crossing computed from rounded values is settled by stepping at most this far.
+const MAX_SETTLE = 8;
 
 /**
  * The maximum of N lines `base[i] + slope[i] * step` as the integer `step` advances,
@@ -106,10 +108,13 @@ export class KineticMax {
     const dw = (this.slope[r] ?? 0) - (this.slope[l] ?? 0);
     if (dw <= 0) return Infinity;
     const x = ((this.base[l] ?? 0) - (this.base[r] ?? 0)) / dw;
+    // Beyond the next re-base, which recomputes every certificate anyway.
+    if (!(x <= REBASE_AFTER + 1)) return Infinity;
     let s = Math.max(this.step + 1, Math.floor(x) + 1);
-    // The division may round; settle on the exact first step by the same comparison recompute uses.
-    while (s - 1 > this.step && this.at(r, s - 1) > this.at(l, s - 1)) s--;
-    while (!(this.at(r, s) > this.at(l, s))) s++;
+    // The division may round; settle on the first step by the same comparison recompute uses
+    // (exact with integer lines; with fractional ones a near-tie may be judged a step late).
+    for (let k = 0; k < MAX_SETTLE && s - 1 > this.step && this.at(r, s - 1) > this.at(l, s - 1); k++) s--;
+    for (let k = 0; k < MAX_SETTLE && !(this.at(r, s) > this.at(l, s)); k++) s++;
     return s;
   }
 
@@ -118,9 +123,10 @@ export class KineticMax {
     const dw = (this.slope[l] ?? 0) - (this.slope[r] ?? 0);
     if (dw <= 0) return Infinity;
     const x = ((this.base[r] ?? 0) - (this.base[l] ?? 0)) / dw;
+    if (!(x <= REBASE_AFTER + 1)) return Infinity;
     let s = Math.max(this.step + 1, Math.ceil(x));
-    while (s - 1 > this.step && this.at(l, s - 1) >= this.at(r, s - 1)) s--;
-    while (!(this.at(l, s) >= this.at(r, s))) s++;
+    for (let k = 0; k < MAX_SETTLE && s - 1 > this.step && this.at(l, s - 1) >= this.at(r, s - 1); k++) s--;
+    for (let k = 0; k < MAX_SETTLE && !(this.at(l, s) >= this.at(r, s)); k++) s++;
     return s;
   }
 

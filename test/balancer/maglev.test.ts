@@ -14,7 +14,9 @@ test('maglev: every slot filled, slots in proportion to weight (±1)', () => {
     counts[i] = (counts[i] ?? 0) + 1;
   }
   const total = weights.reduce((a, b) => a + b, 0);
-  weights.forEach((w, i) => assert.ok(Math.abs((counts[i] ?? 0) - (MAGLEV_TABLE_SIZE * w) / total) <= 1, `${keys[i]}: ${counts[i]}`));
+  weights.forEach((w, i) => {
+    assert.ok(Math.abs((counts[i] ?? 0) - (MAGLEV_TABLE_SIZE * w) / total) <= 1, `${keys[i]}: ${counts[i]}`);
+  });
 });
 
 test('maglev: skewed weights (one heavy, 1,023 light) keep their proportions', () => {

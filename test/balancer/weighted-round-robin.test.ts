@@ -65,6 +65,23 @@ describe('weighted-round-robin', () => {
     }
   });
 
+  test('nearly equal fractional weights (float noise) neither hang nor skew', () => {
+    const third = 1 / 3;
+    const weights = [third, third * (1 + 2 ** -50), third * (1 - 2 ** -51), 0.1 * 3, 0.3];
+    const servers = makeServers(weights);
+    const sel = new WeightedRoundRobin();
+    sel.update(servers);
+    const counts = new Map<Upstream, number>();
+    for (let i = 0; i < 1_100_000; i++) {
+      const u = sel.select(req()) as Upstream;
+      counts.set(u, (counts.get(u) ?? 0) + 1);
+    }
+    const total = weights.reduce((a, b) => a + b, 0);
+    for (const s of servers) {
+      assert.ok(Math.abs((counts.get(s) ?? 0) - (1_100_000 * s.weight) / total) <= 2, `${s.name}: ${counts.get(s)}`);
+    }
+  });
+
   test('stays exact past the internal re-basing (over a million picks)', () => {
     const servers = makeServers([7, 3, 2, 1]);
     const sel = new WeightedRoundRobin();
