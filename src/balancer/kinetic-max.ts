@@ -84,53 +84,52 @@ export class KineticMax {
   }
 
   // Winner of node v at the current step and the first later step at which it changes.
+  // Written inline, with no helper returning doubles, so the hot path allocates no heap numbers.
   private recompute(v: number): void {
-    const l = this.win[2 * v] ?? -1;
-    const r = this.win[2 * v + 1] ?? -1;
+    const win = this.win;
+    const l = win[2 * v] as number;
+    const r = win[2 * v + 1] as number;
     let w: number;
     let c = Infinity;
     if (l < 0 || r < 0) w = l < 0 ? r : l;
-    else if (this.value(l) >= this.value(r)) {
-      w = l;
-      c = this.overtake(l, r);
-    } else {
-      w = r;
-      c = this.regain(l, r);
+    else {
+      const step = this.step;
+      const bl = this.base[l] as number;
+      const sl = this.slope[l] as number;
+      const br = this.base[r] as number;
+      const sr = this.slope[r] as number;
+      if (bl + sl * step >= br + sr * step) {
+        // l leads (ties included); r takes over at the first step where it is strictly above.
+        w = l;
+        const dw = sr - sl;
+        const x = (bl - br) / dw;
+        // A crossing beyond the next re-base is left to the re-base, which recomputes everything.
+        if (dw > 0 && x <= REBASE_AFTER + 1) {
+          let s = Math.max(step + 1, Math.floor(x) + 1);
+          // The division may round: settle by the very comparison used above (exact for integer
+          // lines; with fractional ones a near-tie may be judged a step late).
+          for (let k = 0; k < MAX_SETTLE && s - 1 > step && br + sr * (s - 1) > bl + sl * (s - 1); k++) s--;
+          for (let k = 0; k < MAX_SETTLE && !(br + sr * s > bl + sl * s); k++) s++;
+          c = s;
+        }
+      } else {
+        // r leads; l takes over at the first step where it is at least equal.
+        w = r;
+        const dw = sl - sr;
+        const x = (br - bl) / dw;
+        if (dw > 0 && x <= REBASE_AFTER + 1) {
+          let s = Math.max(step + 1, Math.ceil(x));
+          for (let k = 0; k < MAX_SETTLE && s - 1 > step && bl + sl * (s - 1) >= br + sr * (s - 1); k++) s--;
+          for (let k = 0; k < MAX_SETTLE && !(bl + sl * s >= br + sr * s); k++) s++;
+          c = s;
+        }
+      }
     }
-    this.win[v] = w;
+    win[v] = w;
     this.cert[v] = c;
-    const below = Math.min(this.minCert[2 * v] ?? Infinity, this.minCert[2 * v + 1] ?? Infinity);
+    const a = this.minCert[2 * v] as number;
+    const b = this.minCert[2 * v + 1] as number;
+    const below = a < b ? a : b;
     this.minCert[v] = c < below ? c : below;
-  }
-
-  // First step after now at which right line r is strictly above left line l (which leads now).
-  private overtake(l: number, r: number): number {
-    const dw = (this.slope[r] ?? 0) - (this.slope[l] ?? 0);
-    if (dw <= 0) return Infinity;
-    const x = ((this.base[l] ?? 0) - (this.base[r] ?? 0)) / dw;
-    // Beyond the next re-base, which recomputes every certificate anyway.
-    if (!(x <= REBASE_AFTER + 1)) return Infinity;
-    let s = Math.max(this.step + 1, Math.floor(x) + 1);
-    // The division may round; settle on the first step by the same comparison recompute uses
-    // (exact with integer lines; with fractional ones a near-tie may be judged a step late).
-    for (let k = 0; k < MAX_SETTLE && s - 1 > this.step && this.at(r, s - 1) > this.at(l, s - 1); k++) s--;
-    for (let k = 0; k < MAX_SETTLE && !(this.at(r, s) > this.at(l, s)); k++) s++;
-    return s;
-  }
-
-  // First step after now at which left line l is at least right line r (which leads now).
-  private regain(l: number, r: number): number {
-    const dw = (this.slope[l] ?? 0) - (this.slope[r] ?? 0);
-    if (dw <= 0) return Infinity;
-    const x = ((this.base[r] ?? 0) - (this.base[l] ?? 0)) / dw;
-    if (!(x <= REBASE_AFTER + 1)) return Infinity;
-    let s = Math.max(this.step + 1, Math.ceil(x));
-    for (let k = 0; k < MAX_SETTLE && s - 1 > this.step && this.at(l, s - 1) >= this.at(r, s - 1); k++) s--;
-    for (let k = 0; k < MAX_SETTLE && !(this.at(l, s) >= this.at(r, s)); k++) s++;
-    return s;
-  }
-
-  private at(i: number, s: number): number {
-    return (this.base[i] ?? 0) + (this.slope[i] ?? 0) * s;
   }
 }

@@ -50,8 +50,10 @@ export class LeastResponseTime implements Selector {
     const a = c[i] as Candidate;
     const b = c[j] as Candidate;
     const now = this.deps.now();
+    a.ewma.decay(now);
+    b.ewma.decay(now);
     // Ties go to the first draw, which is itself random.
-    return this.score(b, now) < this.score(a, now) ? b.u : a.u;
+    return score(b) < score(a) ? b.u : a.u;
   }
 
   update(servers: readonly Upstream[]): void {
@@ -70,15 +72,17 @@ export class LeastResponseTime implements Selector {
     const c = this.byServer.get(u);
     if (c === undefined) return;
     const now = this.deps.now();
-    const rtt = failed ? Math.max(durationMs, this.failurePenaltyMs, FAILURE_FACTOR * c.ewma.decayed(now)) : durationMs;
+    c.ewma.decay(now);
+    const rtt = failed ? Math.max(durationMs, this.failurePenaltyMs, FAILURE_FACTOR * c.ewma.cost) : durationMs;
     c.ewma.observe(rtt, now);
   }
+}
 
-  private score(c: Candidate, now: number): number {
-    const inflight = c.u.inflight;
-    if (!c.ewma.seen) return inflight === 0 ? 0 : UNKNOWN_BUSY + inflight;
-    return (c.ewma.decayed(now) + EPSILON_MS) * (inflight + 1);
-  }
+// Expected wait at this server: estimate times queue length (cost already decayed to now).
+function score(c: Candidate): number {
+  const inflight = c.u.inflight;
+  if (!c.ewma.seen) return inflight === 0 ? 0 : UNKNOWN_BUSY + inflight;
+  return (c.ewma.cost + EPSILON_MS) * (inflight + 1);
 }
 
 const positiveOr = (x: number | undefined, dflt: number): number => (x !== undefined && x > 0 ? x : dflt);

@@ -31,13 +31,12 @@ export class PeakEwma {
     this.seen = true;
   }
 
-  /** The estimate at `now`, after decaying it for the time since the last update. */
-  decayed(now: number): number {
+  /** Decays `cost` for the time since the last update; read `cost` after. (No return value: returning a double would box it on the hot path.) */
+  decay(now: number): void {
     const dt = now - this.stamp;
     if (dt > 0) {
       this.cost *= Math.exp(-dt / this.decayMs);
       this.stamp = now;
     }
-    return this.cost;
   }
 }
