@@ -1,5 +1,7 @@
 // Nanoseconds per pick (select + onStart + onEnd) of every registered algorithm at 4, 64 and
-// 1,024 servers, and the cost of update(). Run: npx tsc -p . && node dist/bench/select.js
+// 1,024 servers, minor GCs during the picks (0 = nothing allocated), and the cost of update().
+// Run: npx tsc -p . && node dist/bench/select.js
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { ALGORITHM_NAMES, SELECTORS } from '../src/balancer/algorithms.js';
 import type { PickRequest, Selector, SelectorDeps } from '../src/balancer/selector.js';
 import { Upstream } from '../src/balancer/upstream.js';
@@ -75,9 +77,25 @@ class NginxScan implements Selector {
   }
 }
 
-function nsPerPick(name: string, n: number): number {
+// Minor (scavenge) GCs seen so far; entries arrive asynchronously, hence settle().
+let minorGcs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const detail = (e as PerformanceEntry & { detail?: { kind?: number } }).detail;
+    if (detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minorGcs++;
+  }
+}).observe({ entryTypes: ['gc'] });
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** One measurement: time per pick and minor GCs per million picks. */
+interface PickCost {
+  readonly ns: number;
+  readonly gcPerMillion: number;
+}
+
+async function measurePicks(name: string, n: number): Promise<PickCost> {
   const factory = name === NGINX_SCAN ? () => new NginxScan() : SELECTORS[name as keyof typeof SELECTORS];
-  if (!factory) return NaN;
+  if (!factory) return { ns: NaN, gcPerMillion: NaN };
   const clock = { t: 0 };
   const deps: SelectorDeps = { random: prng(1), now: () => clock.t };
   const sel: Selector = factory(deps, {});
@@ -86,6 +104,8 @@ function nsPerPick(name: string, n: number): number {
   sel.update(servers);
   const ring: (Upstream | undefined)[] = new Array<Upstream | undefined>(CONCURRENCY).fill(undefined);
   run(sel, ring, clock, 0, WARMUP);
+  await settle();
+  const gcBefore = minorGcs;
   let done = WARMUP;
   let iterations = 100_000;
   const t0 = process.hrtime.bigint();
@@ -97,7 +117,9 @@ function nsPerPick(name: string, n: number): number {
     if (elapsed >= MIN_MS) break;
     iterations *= 2;
   }
-  return (elapsed * 1e6) / (done - WARMUP);
+  await settle();
+  const picks = done - WARMUP;
+  return { ns: (elapsed * 1e6) / picks, gcPerMillion: ((minorGcs - gcBefore) * 1e6) / picks };
 }
 
 // update() after one server went down or came back (health checks), or after one weight changed (slow start).
@@ -121,18 +143,24 @@ function usPerUpdate(change: 'availability' | 'weight'): (name: string, n: numbe
   };
 }
 
+const NAMES: string[] = [...ALGORITHM_NAMES.filter((a) => SELECTORS[a] !== undefined), NGINX_SCAN];
+
 function table(title: string, unit: string, cell: (name: string, n: number) => number, digits: number): void {
-  const names: string[] = [...ALGORITHM_NAMES.filter((a) => SELECTORS[a] !== undefined), NGINX_SCAN];
-  const w = Math.max(...names.map((a) => a.length), title.length);
+  const w = Math.max(...NAMES.map((a) => a.length), title.length);
   console.log(`\n${title.padEnd(w)} | ${SIZES.map((n) => `${n} servers`.padStart(13)).join(' | ')}`);
   console.log(`${'-'.repeat(w)}-|-${SIZES.map(() => '-'.repeat(13)).join('-|-')}`);
-  for (const a of names) {
-    const cells = SIZES.map((n) => `${cell(a, n).toFixed(digits)} ${unit}`.padStart(13));
+  for (const a of NAMES) {
+    const cells = SIZES.map((n) => `${cell(a, n).toFixed(digits)}${unit ? ` ${unit}` : ''}`.padStart(13));
     console.log(`${a.padEnd(w)} | ${cells.join(' | ')}`);
   }
 }
 
-console.log(`node ${process.version}, ${CONCURRENCY} requests in flight, weights 1..4`);
-table('ns per pick', 'ns', nsPerPick, 0);
+const picks = new Map<string, PickCost>();
+for (const a of NAMES) for (const n of SIZES) picks.set(`${a}/${n}`, await measurePicks(a, n));
+const pick = (a: string, n: number): PickCost => picks.get(`${a}/${n}`) as PickCost;
+
+console.log(`node ${process.version}, ${CONCURRENCY} requests in flight, weights 1..4, fake clock in fractional ms`);
+table('ns per pick', 'ns', (a, n) => pick(a, n).ns, 0);
+table('minor GCs per 1M picks', '', (a, n) => pick(a, n).gcPerMillion, 1);
 table('update(), server down/up', 'µs', usPerUpdate('availability'), 1);
 table('update(), weight changed', 'µs', usPerUpdate('weight'), 1);
