@@ -21,7 +21,8 @@ interface Candidate {
 /**
  * Least response time by Peak EWMA and power of two choices (Finagle, Linkerd):
  * pick two distinct servers at random and take the one with the lower
- * `estimate * (inflight + 1)`, i.e. the expected wait counting the queue. A server
+ * `estimate * (inflight + 1)`, i.e. the expected wait counting the queue, divided by
+ * the effective weight (so weights and the slow-start ramp count too). A server
  * with no history scores 0 while idle, so it gets tried; failures are observed as at
  * least max(failurePenaltyMs, 4 x its estimate), so a server that fails fast looks slow.
  * O(1) per pick; no allocation.
@@ -78,11 +79,11 @@ export class LeastResponseTime implements Selector {
   }
 }
 
-// Expected wait at this server: estimate times queue length (cost already decayed to now).
+// Expected wait at this server, estimate times queue length (cost already decayed to now), per unit of weight.
 function score(c: Candidate): number {
   const inflight = c.u.inflight;
   if (!c.ewma.seen) return inflight === 0 ? 0 : UNKNOWN_BUSY + inflight;
-  return (c.ewma.cost + EPSILON_MS) * (inflight + 1);
+  return ((c.ewma.cost + EPSILON_MS) * (inflight + 1)) / c.u.effectiveWeight;
 }
 
 const positiveOr = (x: number | undefined, dflt: number): number => (x !== undefined && x > 0 ? x : dflt);

@@ -101,6 +101,14 @@ describe('least-response-time', () => {
     assert.equal(pool.acquire(req()), a);
   });
 
+  test('weights count: at equal latency a weight-3 server takes most of the load', () => {
+    const servers = makeServers([3, 1]);
+    const deps = testDeps(6);
+    const pool = new Pool(servers, 'least-response-time', {}, deps);
+    const counts = simulate(pool, deps, { every: 2, span: 20_000, latency: () => 20 });
+    assert.ok(share(counts, 'a') > 0.6, `a got ${share(counts, 'a')}`);
+  });
+
   test('peak EWMA: jumps to a slower sample, decays with time, blends faster samples', () => {
     const e = new PeakEwma(1000, 0);
     assert.equal(e.seen, false);
