@@ -1,6 +1,13 @@
+import { createFirst } from './first.js';
+import { createIpHash } from './ip-hash.js';
+import { createLeastConnections } from './least-connections.js';
+import { createLeastResponseTime } from './least-response-time.js';
+import { createPowerOfTwo } from './power-of-two.js';
 import { createRandom } from './random.js';
 import { createRoundRobin } from './round-robin.js';
 import type { SelectorFactory } from './selector.js';
+import { createWeightedLeastConnections } from './weighted-least-connections.js';
+import { createWeightedRoundRobin } from './weighted-round-robin.js';
 
 /** Canonical (kebab-case) algorithm names the config accepts. */
 export const ALGORITHM_NAMES = [
@@ -11,6 +18,8 @@ export const ALGORITHM_NAMES = [
   'ip-hash',
   'least-response-time',
   'random',
+  'power-of-two',
+  'first',
 ] as const;
 
 /** A canonical algorithm name. */
@@ -19,21 +28,39 @@ export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
 /** Implemented algorithms; a canonical name missing here is "not implemented yet". */
 export const SELECTORS: Partial<Record<AlgorithmName, SelectorFactory>> = {
   'round-robin': createRoundRobin,
+  'weighted-round-robin': createWeightedRoundRobin,
+  'least-connections': createLeastConnections,
+  'weighted-least-connections': createWeightedLeastConnections,
+  'ip-hash': createIpHash,
+  'least-response-time': createLeastResponseTime,
   random: createRandom,
+  'power-of-two': createPowerOfTwo,
+  first: createFirst,
 };
 
 // "roundRobin", "round_robin", "RoundRobin", "roundrobin" all fold to "roundrobin".
 const fold = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
 const BY_FOLDED = new Map<string, AlgorithmName>(ALGORITHM_NAMES.map((n) => [fold(n), n]));
-// Short forms users of nginx/HAProxy/Traefik type.
+// Short forms and the names nginx, HAProxy, Envoy, Traefik and Linkerd users type (already folded).
 const EXTRA_ALIASES: Record<string, AlgorithmName> = {
   rr: 'round-robin',
   wrr: 'weighted-round-robin',
-  leastconn: 'least-connections',
+  swrr: 'weighted-round-robin',
+  smoothweightedroundrobin: 'weighted-round-robin',
+  staticrr: 'weighted-round-robin', // HAProxy static-rr
+  leastconn: 'least-connections', // HAProxy leastconn, nginx least_conn
   lc: 'least-connections',
   wlc: 'weighted-least-connections',
   iphash: 'ip-hash',
+  source: 'ip-hash', // HAProxy balance source
+  maglev: 'ip-hash', // Envoy MAGLEV
   lrt: 'least-response-time',
+  leasttime: 'least-response-time', // nginx least_time
+  ewma: 'least-response-time', // Linkerd / Finagle
+  peakewma: 'least-response-time',
+  p2c: 'power-of-two', // Traefik p2c
+  poweroftwochoices: 'power-of-two',
+  leastrequest: 'power-of-two', // Envoy LEAST_REQUEST
 };
 
 /** Canonical name for a user-written algorithm name or alias, or undefined when unknown. */

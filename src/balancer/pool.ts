@@ -23,6 +23,7 @@ export class Pool {
     }
     this.servers = servers;
     this.selector = factory(deps, options);
+    this.selector.configure?.(servers);
     this.refresh();
   }
 

@@ -16,8 +16,12 @@ export interface SelectorDeps {
 
 /** Per-algorithm tunables from the config (`algorithmOptions`). */
 export interface AlgorithmOptions {
-  /** least-response-time: EWMA decay time in milliseconds. */
+  /** least-response-time: EWMA decay time in milliseconds (default 10,000). */
   readonly decayMs?: number;
+  /** least-response-time: a failed request counts as at least this slow, in milliseconds (default 1,000). */
+  readonly failurePenaltyMs?: number;
+  /** first: a server takes new requests while it has fewer than this many in flight (HAProxy maxconn; default unlimited). */
+  readonly maxInflight?: number;
 }
 
 /**
@@ -26,6 +30,12 @@ export interface AlgorithmOptions {
  * so `select` — the hot path — only reads prepared state.
  */
 export interface Selector {
+  /**
+   * Every configured server (available or not, backups included), in config order.
+   * The pool calls it once before the first `update`; algorithms that must agree
+   * across instances regardless of availability history (ip-hash) build on it.
+   */
+  configure?(servers: readonly Upstream[]): void;
   /** Picks the server for one request, or undefined when none is available. */
   select(req: PickRequest): Upstream | undefined;
   /** The candidate servers changed (added, removed, up, down, weight ramp); `servers` are all available. */
