@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { canonicalAlgorithm, type AlgorithmName } from '../balancer/algorithms.js';
+import type { AlgorithmOptions } from '../balancer/selector.js';
 import { BalancerError, type ErrorCode } from '../util/errors.js';
 import { formatIssue } from './format.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
@@ -23,6 +24,10 @@ export interface Config {
   readonly listen: ListenAddress;
   readonly algorithm: AlgorithmName;
   readonly healthCheckIntervalMs: number;
+  /** Tunables of particular algorithms, in milliseconds. */
+  readonly algorithmOptions: AlgorithmOptions;
+  /** Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges). */
+  readonly trustedProxies: readonly string[];
   readonly timeouts: {
     readonly connectMs: number;
     readonly responseHeadersMs: number;
@@ -71,6 +76,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     '': configSchema,
     servers: configSchema.shape.servers.element as unknown as z.ZodObject,
     timeouts: configSchema.shape.timeouts.unwrap(),
+    algorithmOptions: configSchema.shape.algorithmOptions.unwrap(),
   };
   const key = path.filter((p) => typeof p === 'string').join('.');
   const shape = shapes[key];
@@ -99,6 +105,12 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
     listen,
     algorithm,
     healthCheckIntervalMs: s(file.healthCheckDelay),
+    algorithmOptions: {
+      decayMs: s(file.algorithmOptions.decay),
+      failurePenaltyMs: s(file.algorithmOptions.failurePenalty),
+      ...(file.algorithmOptions.maxInflight !== undefined ? { maxInflight: file.algorithmOptions.maxInflight } : {}),
+    },
+    trustedProxies: file.trustedProxies,
     timeouts: {
       connectMs: s(file.timeouts.connect),
       responseHeadersMs: s(file.timeouts.responseHeaders),

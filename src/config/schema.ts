@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALGORITHM_NAMES, canonicalAlgorithm, selectorFactory } from '../balancer/algorithms.js';
 import { parseListenAddress } from './listen.js';
+import { checkCidr } from '../proxy/client-address.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
 const positive = (what: string) =>
@@ -45,6 +46,20 @@ export const timeoutsSchema = z
   })
   .meta({ description: 'Timeouts, in seconds' });
 
+/** Tunables of particular algorithms. */
+export const algorithmOptionsSchema = z
+  .strictObject({
+    decay: seconds('least-response-time: decay time of the response-time average', 10),
+    failurePenalty: seconds('least-response-time: a failed request counts as at least this slow', 1),
+    maxInflight: z
+      .number()
+      .int({ message: 'is not a whole number (first: requests in flight a server takes before the next one is used)' })
+      .positive({ message: 'is not a positive whole number (first: requests in flight a server takes before the next one is used)' })
+      .optional()
+      .meta({ description: 'first: requests in flight a server takes before the next server is used (default: no limit)' }),
+  })
+  .meta({ description: 'Tunables of particular algorithms' });
+
 /** The whole config file. */
 export const configSchema = z
   .strictObject({
@@ -75,6 +90,19 @@ export const configSchema = z
         examples: [...ALGORITHM_NAMES],
       }),
     healthCheckDelay: seconds('Interval between active health checks', 10),
+    algorithmOptions: algorithmOptionsSchema.prefault({}),
+    trustedProxies: z
+      .array(
+        z.string().superRefine((s, ctx) => {
+          const why = checkCidr(s);
+          if (why !== undefined) ctx.addIssue({ code: 'custom', input: s, message: why });
+        }),
+      )
+      .default([])
+      .meta({
+        description:
+          'Addresses or CIDR ranges of proxies in front of the balancer; from these peers the first X-Forwarded-For address is the client (default: none)',
+      }),
     timeouts: timeoutsSchema.prefault({}),
     servers: z
       .array(serverSchema)

@@ -13,15 +13,10 @@ import { sendError, type UpstreamFailure } from './errors.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
 import { upstreamHeaders } from './headers.js';
 import { tunnelUpgrade } from './websocket.js';
+import { ClientAddressResolver, peerAddress } from './client-address.js';
 
 /** Statuses from a backend that count as failures for the algorithms (least-response-time). */
 const FAILED_STATUSES = new Set([502, 503, 504]);
-
-/** Client address without the IPv4-mapped IPv6 prefix. */
-export function peerAddress(socket: Socket): string {
-  const a = socket.remoteAddress ?? '';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
-}
 
 /**
  * The load balancer: an HTTP server that spreads requests over a Pool of upstreams,
@@ -35,6 +30,7 @@ export class Balancer implements ExchangeOwner {
   // Sockets whose request waits for an upstream: the client-side idle timeout must not cut them.
   private readonly awaitingUpstream = new WeakSet<Socket>();
   private readonly retryAfterSeconds: number;
+  private readonly clientAddress: ClientAddressResolver;
   private closing: Promise<void> | undefined;
 
   /** Builds the balancer from a loaded config (does not listen yet). */
@@ -46,7 +42,8 @@ export class Balancer implements ExchangeOwner {
     const upstreams = config.servers.map(
       (s, index) => new Upstream(s.addr, { weight: s.weight, name: s.name, index }),
     );
-    this.pool = new Pool(upstreams, config.algorithm, {}, deps);
+    this.pool = new Pool(upstreams, config.algorithm, config.algorithmOptions, deps);
+    this.clientAddress = new ClientAddressResolver(config.trustedProxies);
     for (const u of upstreams) {
       this.clients.set(
         u,
@@ -105,7 +102,7 @@ export class Balancer implements ExchangeOwner {
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const clientAddress = peerAddress(req.socket);
+    const clientAddress = this.clientAddress.resolve(req);
     const u = this.pool.acquire({ clientAddress });
     if (u === undefined) {
       this.log.warn({ method: req.method, url: req.url }, 'no server available: 503');
@@ -144,7 +141,7 @@ export class Balancer implements ExchangeOwner {
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const clientAddress = peerAddress(req.socket);
+    const clientAddress = this.clientAddress.resolve(req);
     const u = this.pool.acquire({ clientAddress });
     if (u === undefined) {
       socket.end(

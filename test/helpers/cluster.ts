@@ -101,7 +101,7 @@ export interface Reply {
 
 /** Sends one request and reads the whole (small) reply. */
 export async function get(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string } = {}): Promise<Reply> {
-  const dispatcher = opts.localAddress ? new Agent({ connect: { localAddress: opts.localAddress } }) : agent;
+  const dispatcher = opts.localAddress ? new Agent({ localAddress: opts.localAddress }) : agent;
   const r = await undiciRequest(url, {
     method: (opts.method ?? 'GET') as 'GET',
     headers: opts.headers,
