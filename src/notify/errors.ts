@@ -13,6 +13,9 @@ export type NotifyErrorCode =
 
 /** A failed delivery attempt, with a stable code and whether trying again may help. */
 export class NotifyError extends Error {
+  /** Attempts made before giving up; set by the retry loop. */
+  attempts = 1;
+
   /** Creates a delivery error; `retryable` says whether another attempt may succeed. */
   constructor(
     readonly code: NotifyErrorCode,
