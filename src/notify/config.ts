@@ -114,7 +114,12 @@ export const webhookSchema = z
     url: httpUrl('Receiver URL, http:// or https://'),
     secret: z.string().min(1).optional().meta({ description: 'Signs each body with HMAC-SHA256 (X-Balancer-Signature); use "${VAR}"' }),
     headers: z
-      .record(z.string(), z.string({ error: 'must be a string header value' }))
+      .record(
+        z.string(),
+        z
+          .string({ error: 'must be a string header value' })
+          .refine((v) => !/[\r\n\0]/.test(v), { message: 'has a line break or NUL, which a header value cannot have' }),
+      )
       .superRefine((h, ctx) => {
         for (const k of Object.keys(h)) {
           if (!TOKEN_CHARS.test(k)) ctx.addIssue({ code: 'custom', path: [k], input: h[k], message: `is not allowed: "${k}" is not a valid header name` });

@@ -28,8 +28,8 @@ export class WebhookChannel implements Channel {
   async attempt(n: Notification, signal: AbortSignal): Promise<void> {
     const raw = JSON.stringify(webhookBody(n, this.deps.balancer));
     const headers: Record<string, string> = {
+      'user-agent': 'balancer-notify', // a configured User-Agent wins
       ...this.config.headers,
-      'user-agent': 'balancer-notify',
       [EVENT_HEADER]: n.event.type,
       [DELIVERY_HEADER]: n.id,
     };

@@ -164,3 +164,11 @@ describe('notifications config', () => {
     assert.deepEqual(checkNotifications([], {}), { notifiers: [], problems: [] });
   });
 });
+
+describe('header values', () => {
+  it('rejects a line break that came from an environment variable, showing the value as written', () => {
+    assert.deepEqual(problems([{ type: 'webhook', url: 'http://h/', headers: { 'X-Token': '${T}' } }], { T: 'a\r\nX-Evil: 1' }), [
+      'notifications[0].headers.X-Token: "${T}" has a line break or NUL, which a header value cannot have',
+    ]);
+  });
+});
