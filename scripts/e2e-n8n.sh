@@ -106,7 +106,7 @@ build_balancer() {
 start_fake_telegram() {
   node "$ROOT/scripts/e2e-n8n-fake-telegram.mjs" --token "$TG_TOKEN" --log "$WORK/telegram-calls.jsonl" \
     --port-file "$WORK/telegram.port" >"$WORK/fake-telegram.log" 2>&1 &
-  PIDS+=($!)
+  PIDS+=("$!")
   wait_until 30 "the fake Telegram API" test -s "$WORK/telegram.port"
   TG_PORT=$(cat "$WORK/telegram.port")
   log "fake Telegram API on 127.0.0.1:$TG_PORT"
@@ -164,9 +164,10 @@ EOF
 
 start_n8n() {
   log "starting n8n on 127.0.0.1:$N8N_PORT"
-  N8N start >"$WORK/n8n.log" 2>&1 &
-  PIDS+=($!)
+  # The binary itself, not the N8N function: $! must be n8n's own pid for cleanup to stop it.
+  "$N8N_DIR/node_modules/.bin/n8n" start >"$WORK/n8n.log" 2>&1 &
   local pid=$!
+  PIDS+=("$pid")
   # The health endpoint answers before workflows are active; this line comes after.
   wait_until "$E2E_TIMEOUT" "n8n to start" n8n_ready "$pid"
   log "n8n is up"
