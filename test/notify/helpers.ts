@@ -1,0 +1,180 @@
+// Test helpers for notify tests: a hand-driven clock, a recording logger, loopback receivers.
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Clock, TimerHandle } from '../../src/notify/clock.js';
+import type { NotifyLogger } from '../../src/notify/logger.js';
+import type { HealthEvent, HealthEventType } from '../../src/health/events.js';
+
+/** A clock that moves only when told to. */
+export class FakeClock implements Clock {
+  private t: number;
+  private seq = 0;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+
+  /** Starts at `start` epoch ms. */
+  constructor(start = Date.UTC(2025, 0, 15, 12, 0, 0)) {
+    this.t = start;
+  }
+
+  /** Current fake time. */
+  now(): number {
+    return this.t;
+  }
+
+  /** Schedules on fake time. */
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = ++this.seq;
+    this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
+    return { id } as TimerHandle;
+  }
+
+  /** Cancels a fake timer. */
+  clearTimeout(h: TimerHandle): void {
+    this.timers.delete((h as { id: number }).id);
+  }
+
+  /** Moves time forward, firing due timers in order (including ones they schedule). */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (e[1].at <= end && (next === undefined || e[1].at < next[1].at)) next = e;
+      if (next === undefined) break;
+      this.timers.delete(next[0]);
+      this.t = next[1].at;
+      next[1].fn();
+    }
+    this.t = end;
+  }
+
+  /** Pending timers. */
+  get pending(): number {
+    return this.timers.size;
+  }
+}
+
+/** One log line captured. */
+export interface LogEntry {
+  readonly level: 'info' | 'warn' | 'error' | 'debug';
+  readonly obj: Record<string, unknown>;
+  readonly msg: string;
+}
+
+/** A logger that keeps every line. */
+export function recordingLogger(): NotifyLogger & { entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const at =
+    (level: LogEntry['level']) =>
+    (obj: Record<string, unknown>, msg: string): void => {
+      entries.push({ level, obj, msg });
+    };
+  return { entries, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
+}
+
+/** A request a receiver got. */
+export interface Received {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** How a receiver answers: status and body, or 'hang' to never answer. */
+export type Answer = { status: number; body?: string; headers?: Record<string, string> } | 'hang';
+
+/** A loopback HTTP server recording requests. */
+export interface Receiver {
+  readonly url: string;
+  readonly port: number;
+  readonly requests: Received[];
+  close(): Promise<void>;
+}
+
+/** Starts a receiver on 127.0.0.1, port 0; `answer` picks the reply per request (0-based index). */
+export async function startReceiver(answer: (req: Received, index: number) => Answer = () => ({ status: 200, body: 'ok' })): Promise<Receiver> {
+  const requests: Received[] = [];
+  const hanging: ServerResponse[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const a = answer(r, requests.length);
+      requests.push(r);
+      if (a === 'hang') {
+        hanging.push(res);
+        return;
+      }
+      res.writeHead(a.status, { 'content-type': 'text/plain', ...a.headers });
+      res.end(a.body ?? '');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const r of hanging) r.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A fake Telegram Bot API: accepts sendMessage for `token`, answers like the real one. */
+export async function startFakeTelegram(
+  token: string,
+  special: (index: number) => Answer | undefined = () => undefined,
+): Promise<Receiver> {
+  return startReceiver((req, i) => {
+    const s = special(i);
+    if (s !== undefined) return s;
+    if (req.url !== `/bot${token}/sendMessage`) return { status: 404, body: JSON.stringify({ ok: false, error_code: 404, description: 'Not Found' }) };
+    const msg = JSON.parse(req.body) as { chat_id?: unknown; text?: unknown };
+    if (msg.chat_id === undefined || typeof msg.text !== 'string') {
+      return { status: 400, body: JSON.stringify({ ok: false, error_code: 400, description: 'Bad Request: chat_id or text missing' }) };
+    }
+    return { status: 200, body: JSON.stringify({ ok: true, result: { message_id: i + 1, chat: { id: msg.chat_id }, text: msg.text } }) };
+  });
+}
+
+/** A loopback port with nothing listening (a server opened then closed). */
+export async function deadPort(): Promise<number> {
+  const r = await startReceiver();
+  await r.close();
+  return r.port;
+}
+
+/** Waits until `cond()` holds, polling; fails after a generous deadline (busy CI machines). */
+export async function waitFor(cond: () => boolean, what: string, deadlineMs = 20_000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > deadlineMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A health event with sensible defaults. */
+export function healthEvent(type: HealthEventType, name = 'web-2', addr = 'http://localhost:9001', more: Partial<HealthEvent> = {}): HealthEvent {
+  return {
+    type,
+    server: { name, addr },
+    reason: type === 'server-down' || type === 'all-down' ? '3 failed checks, last: ECONNREFUSED' : '2 successful checks',
+    time: Date.UTC(2025, 0, 15, 12, 0, 0),
+    healthy: type === 'server-down' ? 3 : 4,
+    total: 4,
+    ...more,
+  };
+}
+
+import { checkNotifications, type NotifierConfig } from '../../src/notify/config.js';
+
+/** Resolves raw `notifications` entries through the real schema; throws on problems. */
+export function notifiers(raw: unknown[], env: Record<string, string> = {}): NotifierConfig[] {
+  const r = checkNotifications(raw, env);
+  if (r.notifiers === undefined) throw new Error(`bad test config:\n${r.problems.join('\n')}`);
+  return r.notifiers;
+}
