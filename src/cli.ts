@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config/load.js';
 import { Balancer } from './proxy/balancer.js';
 import { startTestServer, startTestServers, type TestServer } from './testservers/server.js';
 import { BalancerError } from './util/errors.js';
+import { formatNotifyTestResults, notifyTest, notifyTestExitCode } from './notify/notify-test.js';
 import { createLogger, LOG_LEVELS, type Logger } from './util/logger.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -132,6 +133,23 @@ export function buildCli(): Command {
         }
       }
       process.exitCode = bad ? EXIT_BAD_INPUT : 0;
+    });
+
+  program
+    .command('notify-test')
+    .description('send a test event to every configured notifier and report each result; exit 0 if all arrived')
+    .option('-c, --config <file>', 'config file', './balancer.json')
+    .addOption(logLevel)
+    .action(async (o: { config: string; logLevel: LevelWithSilent }) => {
+      let config: Config;
+      try {
+        config = loadConfig(o.config);
+      } catch (e) {
+        fail(e);
+      }
+      const results = await notifyTest(config, createLogger(o.logLevel));
+      process.stdout.write(`${formatNotifyTestResults(results)}\n`);
+      process.exitCode = notifyTestExitCode(results);
     });
 
   program

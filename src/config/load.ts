@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { z } from 'zod';
 import { canonicalAlgorithm, type AlgorithmName } from '../balancer/algorithms.js';
 import type { AlgorithmOptions } from '../balancer/selector.js';
 import { BalancerError, type ErrorCode } from '../util/errors.js';
 import { formatIssue } from './format.js';
+import { substituteEnv, type Env } from '../notify/env.js';
+import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
 import { configSchema, type ConfigFile } from './schema.js';
 
@@ -35,6 +36,8 @@ export interface Config {
     readonly shutdownMs: number;
   };
   readonly servers: readonly ServerConfig[];
+  /** Where health events are sent. */
+  readonly notifications: readonly NotifierConfig[];
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -83,11 +86,18 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
   return shape ? Object.keys(shape.shape) : [];
 }
 
-/** Validates parsed JSON; `label` names the file in messages. */
-export function validateConfig(raw: unknown, label: string): ConfigFile {
-  const r = configSchema.safeParse(raw, { reportInput: true });
+/**
+ * Validates parsed JSON after substituting `${VAR}` from `env` in every string;
+ * `label` names the file in messages, which show values as written (never a substituted secret).
+ */
+export function validateConfig(raw: unknown, label: string, env: Env = process.env): ConfigFile {
+  const sub = substituteEnv(raw, env);
+  if (sub.problems.length > 0) throw new ConfigError('E_CONFIG_INVALID', sub.problems.map((p) => `${label}: ${p}`));
+  const r = configSchema.safeParse(sub.value, { reportInput: true });
   if (r.success) return r.data;
-  const problems = r.error.issues.flatMap((i) => formatIssue(i, raw, allowedKeys)).map((p) => `${label}: ${p}`);
+  const problems = r.error.issues
+    .flatMap((i) => (i.path[0] === 'notifications' ? formatNotificationIssue(i, raw) : formatIssue(i, raw, allowedKeys)))
+    .map((p) => `${label}: ${p}`);
   throw new ConfigError('E_CONFIG_INVALID', problems);
 }
 
@@ -118,13 +128,13 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
       shutdownMs: s(file.timeouts.shutdown),
     },
     servers: file.servers.map((sv) => ({ addr: sv.addr, name: sv.name, weight: sv.weight ?? sv.weigth ?? 1 })),
+    notifications: resolveNotifications(file.notifications),
   };
 }
 
-/** Parses and validates config text. */
-export function parseConfig(text: string, path: string): Config {
-  const label = basename(path) === path ? path : path;
-  return resolveConfig(validateConfig(parseJson(text, label), label), path);
+/** Parses and validates config text; `path` names the file in messages. */
+export function parseConfig(text: string, path: string, env: Env = process.env): Config {
+  return resolveConfig(validateConfig(parseJson(text, path), path, env), path);
 }
 
 /** Reads, parses and validates a config file; throws ConfigError naming the file. */

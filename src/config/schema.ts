@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ALGORITHM_NAMES, canonicalAlgorithm, selectorFactory } from '../balancer/algorithms.js';
 import { parseListenAddress } from './listen.js';
 import { checkCidr } from '../proxy/client-address.js';
+import { notificationsSchema } from '../notify/config.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
 const positive = (what: string) =>
@@ -104,6 +105,7 @@ export const configSchema = z
           'Addresses or CIDR ranges of proxies in front of the balancer; from these peers the first X-Forwarded-For address is the client (default: none)',
       }),
     timeouts: timeoutsSchema.prefault({}),
+    notifications: notificationsSchema,
     servers: z
       .array(serverSchema)
       .min(1, { message: 'is empty (at least one server is required)' })

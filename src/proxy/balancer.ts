@@ -13,6 +13,8 @@ import { sendError, type UpstreamFailure } from './errors.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
 import { upstreamHeaders } from './headers.js';
 import { tunnelUpgrade } from './websocket.js';
+import { HealthEvents } from '../health/events.js';
+import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from '../notify/notifier.js';
 import { ClientAddressResolver, peerAddress } from './client-address.js';
 
 /** Statuses from a backend that count as failures for the algorithms (least-response-time). */
@@ -25,6 +27,9 @@ const FAILED_STATUSES = new Set([502, 503, 504]);
 export class Balancer implements ExchangeOwner {
   /** The servers and the algorithm choosing among them. */
   readonly pool: Pool;
+  /** Health transitions (server down/up, all down, recovered), for notifiers and logs. */
+  readonly events = new HealthEvents();
+  private readonly notifier: Notifier;
   private readonly server: Server;
   private readonly clients = new Map<Upstream, UndiciPool>();
   // Sockets whose request waits for an upstream: the client-side idle timeout must not cut them.
@@ -54,6 +59,11 @@ export class Balancer implements ExchangeOwner {
         }),
       );
     }
+    this.notifier = new Notifier(this.events, {
+      balancer: { name: config.name, addr: config.addr },
+      notifiers: config.notifications,
+      logger: log,
+    });
     this.retryAfterSeconds = Math.max(1, Math.ceil(config.healthCheckIntervalMs / 1000));
     this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, this.onRequest);
     this.server.timeout = config.timeouts.idleMs;
@@ -182,7 +192,10 @@ export class Balancer implements ExchangeOwner {
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
-      await Promise.all([...this.clients.values()].map((c) => c.destroy()));
+      await Promise.all([
+        ...[...this.clients.values()].map((c) => c.destroy()),
+        this.notifier.close(Math.min(graceMs, DEFAULT_CLOSE_DEADLINE_MS)),
+      ]);
     })();
     return this.closing;
   }

@@ -25,7 +25,8 @@ describe('routing through a running balancer', () => {
     }
   });
 
-  for (const algorithm of ALGORITHM_NAMES.filter((a) => SELECTORS[a] !== undefined)) {
+  // `first` is failover by design: one request at a time never fills server-1, so it alone answers.
+  for (const algorithm of ALGORITHM_NAMES.filter((a) => SELECTORS[a] !== undefined && a !== 'first')) {
     test(`every server gets traffic under ${algorithm}`, async () => {
       const b = await startBalancer({ algorithm, servers: servers.map((s) => ({ addr: s.url })) });
       try {
