@@ -26,7 +26,7 @@ const ranged = (what: string, dflt: number, min: number, max: number) =>
     .meta({ description: `${what} (default ${dflt})` });
 
 const statusSpec = z
-  .union([z.number(), z.string(), z.array(z.union([z.number(), z.string()])).min(1)], {
+  .union([z.number(), z.string(), z.array(z.union([z.number(), z.string()]))], {
     error: 'is not a status, range or list like 200, "200-399", "2xx" or ["200", "301-302"]',
   })
   .superRefine((v, ctx) => {

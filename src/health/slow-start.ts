@@ -76,8 +76,8 @@ export class SlowStart {
 
   private schedule(u: Upstream, ramp: Ramp): void {
     const stepMs = slowStartStepMs(this.durationMs);
-    ramp.step++;
-    // Steps are placed from the start time, so late timers do not stretch the ramp.
+    // Steps are placed from the start time, so late timers neither stretch the ramp nor pile up.
+    ramp.step = Math.max(ramp.step + 1, Math.floor((this.clock.now() - ramp.startedAt) / stepMs) + 1);
     const at = Math.min(ramp.startedAt + ramp.step * stepMs, ramp.startedAt + this.durationMs);
     ramp.timer = this.clock.setTimer(() => this.tick(u, ramp), Math.max(0, at - this.clock.now()));
   }
