@@ -33,15 +33,19 @@ export interface HealthCheckerOptions {
 
 /** One server's health, for logs and the admin API. Times are epoch milliseconds. */
 export interface ServerHealth {
+  /** Server origin, its identity. */
   readonly addr: string;
+  /** Name in logs. */
   readonly name: string;
+  /** Takes traffic only while no primary is available. */
   readonly backup: boolean;
   /** Taking traffic: active checks do not hold it down and it is not ejected. */
   readonly available: boolean;
   /** Slow-start share of the weight, 0.1..1. */
   readonly weightFactor: number;
+  /** Requests in flight to it now. */
   readonly inflight: number;
-  /** Active checks. */
+  /** Active checks (see CheckStateView); times in epoch ms. */
   readonly active: {
     readonly status: ActiveStatus;
     readonly consecutivePasses: number;
@@ -50,7 +54,7 @@ export interface ServerHealth {
     readonly lastCheckAt: number | undefined;
     readonly lastChangeAt: number | undefined;
   };
-  /** Passive checks. */
+  /** Passive checks (see PassiveView); ejectedUntil in epoch ms. */
   readonly passive: {
     readonly ejected: boolean;
     readonly ejectedUntil: number | undefined;
@@ -105,9 +109,11 @@ export class HealthChecker {
     const active = opts.settings.active;
     this.probeFn = opts.probe ?? ((u, signal) => probe(u.url, active, signal));
     for (const u of this.pool.servers) {
-      this.entries.set(u, { u, state: new CheckState(active.rise, active.fall), timer: undefined, probing: undefined, lastReason: undefined, cappedLogged: false });
+      const state = new CheckState(active.rise, active.fall);
+      this.entries.set(u, { u, state, timer: undefined, probing: undefined, lastReason: undefined, cappedLogged: false });
     }
-    this.passive = new PassiveDetector(this.pool.servers, opts.settings.passive, () => this.clock.now(), (u) => this.entries.get(u)?.state.isUp === false);
+    const activeDown = (u: Upstream) => this.entries.get(u)?.state.isUp === false;
+    this.passive = new PassiveDetector(this.pool.servers, opts.settings.passive, () => this.clock.now(), activeDown);
     this.slowStart = new SlowStart(opts.settings.slowStartMs, this.clock, () => this.pool.refresh());
   }
 

@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { parseStatusSpec, type StatusRange } from './status-range.js';
 
+// Defaults follow what users of the big balancers expect:
+//  - HAProxy: rise 2, fall 3, a 2 s check timeout (HAProxy uses `inter`, 2 s by default, when
+//    `timeout check` is unset), any 2xx/3xx passes (httpchk), slowstart off.
+//  - nginx: passive failures counted within a 10 s window (fail_timeout), slow_start off.
+//  - Envoy: ejection 30 s base x ejections in a row, capped at 300 s; gateway errors
+//    (502/503/504) count as failures, not 500 (an application answer, not a dead server).
+// maxFails 3 (nginx: 1) so a single blip does not eject; 50% cap (Envoy: 10%) so two- and
+// three-server pools can still eject one. Jitter 0.1 (HAProxy/Envoy: 0) keeps many balancers
+// from probing in lockstep at no cost.
+
 // Custom messages are predicate phrases: the config formatter prints `path: <found> <phrase>`.
 
 const number = (what: string) => z.number({ error: `must be a number: ${what}` });
@@ -66,7 +76,7 @@ export const healthCheckSchema = z
     enabled: z
       .boolean({ error: 'is not true or false' })
       .default(true)
-      .meta({ description: 'Active health checks on or off; passive checks are set apart (default true)' }),
+      .meta({ description: 'Active health checks on or off; passive checks have their own switch, passive.maxFails 0 (default true)' }),
     type: z
       .enum(['http', 'tcp'], { error: 'is not a check type (allowed: "http", "tcp")' })
       .default('http')

@@ -95,7 +95,8 @@ export class PassiveDetector {
     const what = `${maxFails} failed request${maxFails === 1 ? '' : 's'} within ${seconds(failWindowMs)}, last: ${reason}`;
     r.failures.length = 0;
     if (!this.isActiveDown(u) && this.ejectedCount() >= this.maxEjected) {
-      return { kind: 'capped', reason: `${what}; not ejected: ${this.ejectedCount()} of ${this.records.size} servers already out (maxEjectionPercent ${this.settings.maxEjectionPercent})` };
+      const out = `${this.ejectedCount()} of ${this.records.size} servers already out`;
+      return { kind: 'capped', reason: `${what}; not ejected: ${out} (maxEjectionPercent ${this.settings.maxEjectionPercent})` };
     }
     if (r.lastEjectionEnd !== undefined) {
       const served = Math.floor((now - r.lastEjectionEnd) / baseEjectionMs);
@@ -141,7 +142,8 @@ export class PassiveDetector {
   view(u: Upstream): PassiveView | undefined {
     const r = this.records.get(u);
     if (r === undefined) return undefined;
-    return { ejected: r.ejectedUntil !== undefined, ejectedUntil: r.ejectedUntil, ejections: r.ejections, recentFailures: r.failures.length };
+    const { ejectedUntil, ejections } = r;
+    return { ejected: ejectedUntil !== undefined, ejectedUntil, ejections, recentFailures: r.failures.length };
   }
 
   // Ejected servers that count towards the cap: those active checks do not hold down.

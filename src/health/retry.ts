@@ -41,7 +41,9 @@ export type RetryRefusal =
   | 'E_RETRY_BUDGET';
 
 /** Retry or not, with the reason when not. */
-export type RetryDecision = { readonly retry: true } | { readonly retry: false; readonly code: RetryRefusal; readonly reason: string };
+export type RetryDecision =
+  | { readonly retry: true }
+  | { readonly retry: false; readonly code: RetryRefusal; readonly reason: string };
 
 const no = (code: RetryRefusal, reason: string): RetryDecision => ({ retry: false, code, reason });
 
@@ -80,9 +82,12 @@ const CONNECT_CODES = new Set([
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT']);
 
 function codeOf(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+  // undici wraps socket errors: "fetch failed" with the ECONNREFUSED error as its cause.
+  let e: unknown = err;
+  for (let depth = 0; e !== null && typeof e === 'object' && depth < 4; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
   }
   return undefined;
 }

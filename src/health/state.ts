@@ -14,8 +14,11 @@ export interface Transition {
 
 /** Read-only view of a server's check state, for snapshots. */
 export interface CheckStateView {
+  /** What the checks say now. */
   readonly status: ActiveStatus;
+  /** Passed checks in a row (0 after a failure). */
   readonly consecutivePasses: number;
+  /** Failed checks in a row (0 after a pass). */
   readonly consecutiveFails: number;
   /** Reason of the latest failed check, kept after passes so admins see what last went wrong. */
   readonly lastError: string | undefined;

@@ -118,7 +118,8 @@ test('fall: a server goes down after 3 failed checks; event, log line and pool f
   assert.equal(h.events[0]!.time, h.clock.epoch());
   const line = h.logger.lines.find((l) => l.level === 'warn');
   assert.equal(line?.msg, 'server http://localhost:9001 down: 3 failed checks, last: ECONNREFUSED');
-  assert.deepEqual(line?.obj, { server: a.addr, name: a.name, reason: '3 failed checks, last: ECONNREFUSED', source: 'active', healthy: 1, total: 2 });
+  const reason = '3 failed checks, last: ECONNREFUSED';
+  assert.deepEqual(line?.obj, { server: a.addr, name: a.name, reason, source: 'active', healthy: 1, total: 2 });
   for (let i = 0; i < 5; i++) assert.equal(h.pool.acquire({ clientAddress: '' }), b, 'only b is picked');
   // Down servers keep being probed.
   const before = h.calls.get(a)!;
@@ -312,7 +313,14 @@ test('snapshot: every server, in config order, times as epoch milliseconds', asy
     available: false,
     weightFactor: 1,
     inflight: 0,
-    active: { status: 'down', consecutivePasses: 0, consecutiveFails: 1, lastError: 'ECONNREFUSED', lastCheckAt: 1_700_000_000_000, lastChangeAt: 1_700_000_000_000 },
+    active: {
+      status: 'down',
+      consecutivePasses: 0,
+      consecutiveFails: 1,
+      lastError: 'ECONNREFUSED',
+      lastCheckAt: 1_700_000_000_000,
+      lastChangeAt: 1_700_000_000_000,
+    },
     passive: { ejected: false, ejectedUntil: undefined, ejections: 0, recentFailures: 0 },
     lastReason: 'first check failed: ECONNREFUSED',
   });

@@ -15,7 +15,18 @@ test('defaults: HAProxy rise 2 / fall 3, 2 s timeout, 2xx-3xx, passive 3 fails i
   const s = resolveHealthConfig(healthCheckSchema.parse({}), 10_000);
   assert.deepEqual(
     { ...s.active, expectStatus: formatStatusRanges(s.active.expectStatus) },
-    { enabled: true, type: 'http', path: '/', intervalMs: 10_000, timeoutMs: 2000, expectStatus: '200-399', expectBody: undefined, rise: 2, fall: 3, jitter: 0.1 },
+    {
+      enabled: true,
+      type: 'http',
+      path: '/',
+      intervalMs: 10_000,
+      timeoutMs: 2000,
+      expectStatus: '200-399',
+      expectBody: undefined,
+      rise: 2,
+      fall: 3,
+      jitter: 0.1,
+    },
   );
   assert.deepEqual({ ...s.passive, statuses: [...s.passive.statuses] }, {
     maxFails: 3,

@@ -67,7 +67,9 @@ export class FakeClock implements Clock {
 
   private nextDue(end: number): FakeTimer | undefined {
     let best: FakeTimer | undefined;
-    for (const x of this.timers) if (x.at <= end && (best === undefined || x.at < best.at || (x.at === best.at && x.id < best.id))) best = x;
+    for (const x of this.timers) {
+      if (x.at <= end && (best === undefined || x.at < best.at || (x.at === best.at && x.id < best.id))) best = x;
+    }
     if (best !== undefined) this.timers = this.timers.filter((x) => x !== best);
     return best;
   }
