@@ -1,0 +1,326 @@
+import type { Pool } from '../balancer/pool.js';
+import type { Upstream } from '../balancer/upstream.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import type { HealthSettings } from './config.js';
+import { HealthError } from './errors.js';
+import type { HealthEvent, HealthEventType, HealthEvents } from './events.js';
+import type { HealthLogger } from './logger.js';
+import { PassiveDetector } from './passive.js';
+import { errorResult, probe, type ProbeResult } from './probe.js';
+import { SlowStart } from './slow-start.js';
+import { CheckState, type ActiveStatus } from './state.js';
+
+/** Probes one server; injected in tests. Must settle (the real probe has its own timeout). */
+export type ProbeFn = (server: Upstream, signal: AbortSignal) => Promise<ProbeResult>;
+
+/** What a HealthChecker works with. */
+export interface HealthCheckerOptions {
+  /** The servers to watch; `available` and `weightFactor` are set on them and the pool refreshed. */
+  readonly pool: Pool;
+  /** Resolved settings (`resolveHealthConfig`). */
+  readonly settings: HealthSettings;
+  /** Where server-down/up, all-down and recovered are published. */
+  readonly events: HealthEvents;
+  /** Transition log lines go here. */
+  readonly logger: HealthLogger;
+  /** Time and timers (default: real ones). */
+  readonly clock?: Clock;
+  /** Uniform random in [0, 1), for interval jitter (default Math.random). */
+  readonly random?: () => number;
+  /** Probe function (default: `probe` with the active check settings). */
+  readonly probe?: ProbeFn;
+}
+
+/** One server's health, for logs and the admin API. Times are epoch milliseconds. */
+export interface ServerHealth {
+  /** Server origin, its identity. */
+  readonly addr: string;
+  /** Name in logs. */
+  readonly name: string;
+  /** Takes traffic only while no primary is available. */
+  readonly backup: boolean;
+  /** Taking traffic: active checks do not hold it down and it is not ejected. */
+  readonly available: boolean;
+  /** Slow-start share of the weight, 0.1..1. */
+  readonly weightFactor: number;
+  /** Requests in flight to it now. */
+  readonly inflight: number;
+  /** Active checks (see CheckStateView); times in epoch ms. */
+  readonly active: {
+    readonly status: ActiveStatus;
+    readonly consecutivePasses: number;
+    readonly consecutiveFails: number;
+    readonly lastError: string | undefined;
+    readonly lastCheckAt: number | undefined;
+    readonly lastChangeAt: number | undefined;
+  };
+  /** Passive checks (see PassiveView); ejectedUntil in epoch ms. */
+  readonly passive: {
+    readonly ejected: boolean;
+    readonly ejectedUntil: number | undefined;
+    readonly ejections: number;
+    readonly recentFailures: number;
+  };
+  /** Why it last changed availability, e.g. "3 failed checks, last: ECONNREFUSED". */
+  readonly lastReason: string | undefined;
+}
+
+interface Entry {
+  readonly u: Upstream;
+  readonly state: CheckState;
+  timer: TimerHandle | undefined;
+  probing: Promise<void> | undefined;
+  lastReason: string | undefined;
+  // A capped ejection is logged once until the server recovers or is ejected, not on every failure.
+  cappedLogged: boolean;
+}
+
+/**
+ * Keeps a pool's `available` flags true to its servers' health: active probes
+ * (rise/fall), passive outlier detection from the proxy's reports, slow start for
+ * returning servers, and HealthEvents for every change of availability.
+ */
+export class HealthChecker {
+  private readonly pool: Pool;
+  private readonly settings: HealthSettings;
+  private readonly events: HealthEvents;
+  private readonly logger: HealthLogger;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly probeFn: ProbeFn;
+  private readonly entries = new Map<Upstream, Entry>();
+  private readonly passive: PassiveDetector;
+  private readonly slowStart: SlowStart;
+  private readonly abort = new AbortController();
+  private expiryTimer: TimerHandle | undefined;
+  private started = false;
+  private stopped = false;
+  private allDown = false;
+  private backupsServing = false;
+
+  /** Builds a checker; nothing runs until `start()`. */
+  constructor(opts: HealthCheckerOptions) {
+    this.pool = opts.pool;
+    this.settings = opts.settings;
+    this.events = opts.events;
+    this.logger = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? Math.random;
+    const active = opts.settings.active;
+    this.probeFn = opts.probe ?? ((u, signal) => probe(u.url, active, signal));
+    for (const u of this.pool.servers) {
+      const state = new CheckState(active.rise, active.fall);
+      this.entries.set(u, { u, state, timer: undefined, probing: undefined, lastReason: undefined, cappedLogged: false });
+    }
+    const activeDown = (u: Upstream) => this.entries.get(u)?.state.isUp === false;
+    this.passive = new PassiveDetector(this.pool.servers, opts.settings.passive, () => this.clock.now(), activeDown);
+    this.slowStart = new SlowStart(opts.settings.slowStartMs, this.clock, () => this.pool.refresh());
+  }
+
+  /** Probes every server now, then every interval (with jitter). Idempotent; throws E_HEALTH_STOPPED after `stop()`. */
+  start(): void {
+    if (this.stopped) throw new HealthError('E_HEALTH_STOPPED', 'health checker was stopped; create a new one');
+    if (this.started) return;
+    this.started = true;
+    const a = this.settings.active;
+    this.logger.info(
+      { servers: this.pool.servers.length, active: a.enabled ? a.type : 'off', intervalMs: a.intervalMs, passive: this.passive.enabled },
+      'health checks started',
+    );
+    if (!a.enabled) return;
+    for (const e of this.entries.values()) this.runProbe(e);
+  }
+
+  /** Stops probes, timers and slow-start ramps (weights back to full); resolves once running probes have settled. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.abort.abort();
+    this.clock.clearTimer(this.expiryTimer);
+    const running: Promise<void>[] = [];
+    for (const e of this.entries.values()) {
+      this.clock.clearTimer(e.timer);
+      e.timer = undefined;
+      if (e.probing !== undefined) running.push(e.probing);
+    }
+    this.slowStart.stop();
+    this.pool.refresh();
+    await Promise.allSettled(running);
+  }
+
+  /**
+   * The proxy got a response with `status` from `u`. Statuses in `passive.statuses`
+   * (default 502, 503, 504) count as failures; others break a run of failures.
+   * Unknown servers (e.g. of a pool replaced by a reload) are ignored.
+   */
+  reportSuccess(u: Upstream, status: number): void {
+    if (this.settings.passive.statuses.has(status)) {
+      this.reportFailure(u, `status ${status}`);
+      return;
+    }
+    this.passive.recordSuccess(u);
+    const e = this.entries.get(u);
+    if (e !== undefined) e.cappedLogged = false;
+  }
+
+  /** A request to `u` failed before a response: `reason` is short, e.g. "ECONNREFUSED", "timeout". May eject `u`. */
+  reportFailure(u: Upstream, reason: string): void {
+    const e = this.entries.get(u);
+    if (e === undefined || this.stopped) return;
+    const v = this.passive.recordFailure(u, reason);
+    if (v.kind === 'ejected') {
+      e.cappedLogged = false;
+      this.apply(e, v.reason, 'passive');
+      this.armExpiry();
+    } else if (v.kind === 'capped' && !e.cappedLogged) {
+      e.cappedLogged = true;
+      this.logger.warn({ server: u.addr, name: u.name, reason: v.reason }, `server ${u.addr} failing: ${v.reason}`);
+    }
+  }
+
+  /** Each server's health, in config order. */
+  snapshot(): ServerHealth[] {
+    const now = this.clock.now();
+    const epoch = this.clock.epoch();
+    const toEpoch = (t: number | undefined) => (t === undefined ? undefined : Math.round(epoch - (now - t)));
+    return [...this.entries.values()].map(({ u, state, lastReason }) => {
+      const p = this.passive.view(u);
+      return {
+        addr: u.addr,
+        name: u.name,
+        backup: u.backup,
+        available: u.available,
+        weightFactor: u.weightFactor,
+        inflight: u.inflight,
+        active: {
+          status: state.status,
+          consecutivePasses: state.consecutivePasses,
+          consecutiveFails: state.consecutiveFails,
+          lastError: state.lastError,
+          lastCheckAt: toEpoch(state.lastCheckAt),
+          lastChangeAt: toEpoch(state.lastChangeAt),
+        },
+        passive: {
+          ejected: p?.ejected ?? false,
+          ejectedUntil: toEpoch(p?.ejectedUntil),
+          ejections: p?.ejections ?? 0,
+          recentFailures: p?.recentFailures ?? 0,
+        },
+        lastReason,
+      };
+    });
+  }
+
+  // One probe; the next is scheduled only when it has settled, so probes of a server never overlap.
+  private runProbe(e: Entry): void {
+    if (this.stopped || e.probing !== undefined) return;
+    const startedAt = this.clock.now();
+    let result: Promise<ProbeResult>;
+    try {
+      result = this.probeFn(e.u, this.abort.signal);
+    } catch (err) {
+      result = Promise.resolve(errorResult(err));
+    }
+    e.probing = result
+      .catch((err: unknown) => errorResult(err))
+      .then((r) => {
+        e.probing = undefined;
+        if (!this.stopped) this.onProbe(e, r, startedAt);
+      });
+  }
+
+  private onProbe(e: Entry, r: ProbeResult, startedAt: number): void {
+    const { intervalMs, jitter } = this.settings.active;
+    const interval = intervalMs * (1 + jitter * (2 * this.random() - 1));
+    // Start-to-start spacing; a probe that outlasted the interval is followed at once.
+    // Scheduled before acting on the result, so nothing below can stop the probing.
+    const delay = Math.max(0, startedAt + interval - this.clock.now());
+    e.timer = this.clock.setTimer(() => {
+      e.timer = undefined;
+      this.runProbe(e);
+    }, delay);
+    const t = e.state.record(r.ok ? { ok: true } : { ok: false, reason: r.reason }, this.clock.now());
+    if (t === undefined) return;
+    // A server the checks bring back starts with a clean failure count.
+    if (t.to === 'up') this.passive.recordSuccess(e.u);
+    this.apply(e, t.reason, 'active');
+  }
+
+  private armExpiry(): void {
+    this.clock.clearTimer(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const next = this.passive.nextExpiry();
+    if (next === undefined || this.stopped) return;
+    this.expiryTimer = this.clock.setTimer(() => {
+      this.expiryTimer = undefined;
+      if (this.stopped) return;
+      for (const { server, reason } of this.passive.expire()) {
+        const e = this.entries.get(server);
+        if (e !== undefined) this.apply(e, reason, 'passive');
+      }
+      this.armExpiry();
+    }, Math.max(0, next - this.clock.now()));
+  }
+
+  // Recomputes a server's availability after an active or passive change; on a change, updates the pool and publishes.
+  private apply(e: Entry, reason: string, source: 'active' | 'passive'): void {
+    const { u } = e;
+    const activeUp = e.state.isUp;
+    const ejected = this.passive.isEjected(u);
+    const available = activeUp && !ejected;
+    const fields = { server: u.addr, name: u.name, reason, source };
+    if (available === u.available) {
+      // The other mechanism still holds it out (or never did): log, but no event.
+      const why = !activeUp ? 'still down by health checks' : ejected ? 'still ejected' : 'still up';
+      this.logger.info({ ...fields, available }, `server ${u.addr} ${reason}; ${why}`);
+      return;
+    }
+    e.lastReason = reason;
+    u.available = available;
+    if (available) this.slowStart.begin(u);
+    else this.slowStart.cancel(u);
+    this.pool.refresh();
+    const total = this.pool.servers.length;
+    const healthy = this.pool.availableCount;
+    const counts = { healthy, total };
+    if (available) this.logger.info({ ...fields, ...counts }, `server ${u.addr} up: ${reason}`);
+    else this.logger.warn({ ...fields, ...counts }, `server ${u.addr} down: ${reason}`);
+    this.publish(available ? 'server-up' : 'server-down', u, reason, counts);
+    if (!available && healthy === 0 && !this.allDown) {
+      this.allDown = true;
+      this.logger.warn({ ...fields, ...counts }, `all servers down: no server can take requests`);
+      this.publish('all-down', u, reason, counts);
+    } else if (available && this.allDown) {
+      this.allDown = false;
+      this.logger.info({ ...fields, ...counts }, `recovered: server ${u.addr} takes requests again`);
+      this.publish('recovered', u, reason, counts);
+    }
+    this.logBackups();
+  }
+
+  // Says when traffic moves to backup servers and back; no event type exists for it.
+  private logBackups(): void {
+    let primaries = 0;
+    let backups = 0;
+    for (const s of this.pool.servers) {
+      if (!s.available) continue;
+      if (s.backup) backups++;
+      else primaries++;
+    }
+    const serving = primaries === 0 && backups > 0;
+    if (serving === this.backupsServing) return;
+    this.backupsServing = serving;
+    if (serving) this.logger.warn({ backups }, 'all primary servers down: backup servers take requests');
+    else if (primaries > 0) this.logger.info({ primaries }, 'primary servers take requests again');
+  }
+
+  private publish(type: HealthEventType, u: Upstream, reason: string, counts: { healthy: number; total: number }): void {
+    const e: HealthEvent = { type, server: { addr: u.addr, name: u.name }, reason, time: this.clock.epoch(), ...counts };
+    try {
+      this.events.publish(e);
+    } catch (err) {
+      // A broken listener must not stop health checking.
+      this.logger.warn({ err, event: type, server: u.addr }, 'health event listener threw');
+    }
+  }
+}

@@ -1,0 +1,155 @@
+import type { Upstream } from '../balancer/upstream.js';
+import type { PassiveSettings } from './config.js';
+
+/** What one recorded failure led to. */
+export type FailureVerdict =
+  /** Not enough failures yet (or passive checks off, or already ejected). */
+  | { readonly kind: 'counted' }
+  /** The server is ejected until clock time `until`. */
+  | { readonly kind: 'ejected'; readonly until: number; readonly durationMs: number; readonly reason: string }
+  /** Enough failures, but ejecting would exceed maxEjectionPercent; the count starts over. */
+  | { readonly kind: 'capped'; readonly reason: string };
+
+/** A server whose ejection time ran out. */
+export interface Unejection {
+  /** The server. */
+  readonly server: Upstream;
+  /** E.g. "ejection of 30 s ended". */
+  readonly reason: string;
+}
+
+/** Passive state of one server, for snapshots. */
+export interface PassiveView {
+  /** Out of rotation because of real-traffic failures. */
+  readonly ejected: boolean;
+  /** Clock time the ejection ends, when ejected. */
+  readonly ejectedUntil: number | undefined;
+  /** Ejection multiplier: ejections in a row, decaying by one per baseEjection spent in service. */
+  readonly ejections: number;
+  /** Consecutive failures counted towards the next ejection. */
+  readonly recentFailures: number;
+}
+
+interface ServerRecord {
+  // Times of the current run of consecutive failures, oldest first, at most maxFails long.
+  failures: number[];
+  ejectedUntil: number | undefined;
+  ejections: number;
+  lastEjectionEnd: number | undefined;
+  lastDurationMs: number;
+}
+
+/** Formats milliseconds as seconds for reasons: 30000 -> "30 s", 1500 -> "1.5 s". */
+export const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
+
+/**
+ * Outlier detection from real traffic. `maxFails` consecutive failures within
+ * `failWindow` eject a server at once (nginx max_fails/fail_timeout, with Envoy's
+ * "consecutive" so a busy server with rare errors is not ejected). The n-th
+ * ejection in a row lasts n x baseEjection, capped at maxEjection (Envoy); the
+ * multiplier drops by one for each baseEjection the server then stays in service.
+ * At most maxEjectionPercent of all servers (rounded down) are ejected at once;
+ * servers that active checks also hold down do not count, they are out anyway.
+ * Pure: the clock is injected and expiry is pulled with `expire()`.
+ */
+export class PassiveDetector {
+  private readonly records = new Map<Upstream, ServerRecord>();
+  private readonly maxEjected: number;
+
+  /** `isActiveDown` tells which servers active checks hold down (they do not count towards the cap). */
+  constructor(
+    servers: readonly Upstream[],
+    private readonly settings: PassiveSettings,
+    private readonly now: () => number,
+    private readonly isActiveDown: (u: Upstream) => boolean = () => false,
+  ) {
+    for (const u of servers) {
+      this.records.set(u, { failures: [], ejectedUntil: undefined, ejections: 0, lastEjectionEnd: undefined, lastDurationMs: 0 });
+    }
+    this.maxEjected = Math.floor((servers.length * settings.maxEjectionPercent) / 100);
+  }
+
+  /** False when `maxFails` is 0: nothing is ever counted or ejected. */
+  get enabled(): boolean {
+    return this.settings.maxFails > 0;
+  }
+
+  /** A request to `u` succeeded: the run of consecutive failures is broken. */
+  recordSuccess(u: Upstream): void {
+    const r = this.records.get(u);
+    if (r !== undefined && r.ejectedUntil === undefined) r.failures.length = 0;
+  }
+
+  /** A request to `u` failed for `reason` ("ECONNREFUSED", "status 502"); may eject it. */
+  recordFailure(u: Upstream, reason: string): FailureVerdict {
+    const r = this.records.get(u);
+    // Late answers from requests sent before an ejection must not extend it.
+    if (r === undefined || !this.enabled || r.ejectedUntil !== undefined) return { kind: 'counted' };
+    const now = this.now();
+    const { maxFails, failWindowMs, baseEjectionMs, maxEjectionMs } = this.settings;
+    r.failures.push(now);
+    while (r.failures.length > 0 && ((r.failures[0] ?? now) <= now - failWindowMs || r.failures.length > maxFails)) {
+      r.failures.shift();
+    }
+    if (r.failures.length < maxFails) return { kind: 'counted' };
+    const what = `${maxFails} failed request${maxFails === 1 ? '' : 's'} within ${seconds(failWindowMs)}, last: ${reason}`;
+    r.failures.length = 0;
+    if (!this.isActiveDown(u) && this.ejectedCount() >= this.maxEjected) {
+      const out = `${this.ejectedCount()} of ${this.records.size} servers already out`;
+      return { kind: 'capped', reason: `${what}; not ejected: ${out} (maxEjectionPercent ${this.settings.maxEjectionPercent})` };
+    }
+    if (r.lastEjectionEnd !== undefined) {
+      const served = Math.floor((now - r.lastEjectionEnd) / baseEjectionMs);
+      r.ejections = Math.max(0, r.ejections - served);
+    }
+    r.ejections++;
+    const durationMs = Math.min(baseEjectionMs * r.ejections, maxEjectionMs);
+    r.ejectedUntil = now + durationMs;
+    r.lastDurationMs = durationMs;
+    return { kind: 'ejected', until: r.ejectedUntil, durationMs, reason: `ejected for ${seconds(durationMs)} after ${what}` };
+  }
+
+  /** True while `u` is ejected (until `expire()` returns it). */
+  isEjected(u: Upstream): boolean {
+    return this.records.get(u)?.ejectedUntil !== undefined;
+  }
+
+  /** Ends every ejection whose time has come; returns those servers. */
+  expire(): Unejection[] {
+    const now = this.now();
+    const out: Unejection[] = [];
+    for (const [u, r] of this.records) {
+      if (r.ejectedUntil !== undefined && r.ejectedUntil <= now) {
+        r.ejectedUntil = undefined;
+        r.lastEjectionEnd = now;
+        r.failures.length = 0;
+        out.push({ server: u, reason: `ejection of ${seconds(r.lastDurationMs)} ended` });
+      }
+    }
+    return out;
+  }
+
+  /** Clock time of the next ejection end, for the caller's timer; undefined when none is ejected. */
+  nextExpiry(): number | undefined {
+    let next: number | undefined;
+    for (const r of this.records.values()) {
+      if (r.ejectedUntil !== undefined && (next === undefined || r.ejectedUntil < next)) next = r.ejectedUntil;
+    }
+    return next;
+  }
+
+  /** Passive state of `u`, or undefined when it is not one of the servers given at construction. */
+  view(u: Upstream): PassiveView | undefined {
+    const r = this.records.get(u);
+    if (r === undefined) return undefined;
+    const { ejectedUntil, ejections } = r;
+    return { ejected: ejectedUntil !== undefined, ejectedUntil, ejections, recentFailures: r.failures.length };
+  }
+
+  // Ejected servers that count towards the cap: those active checks do not hold down.
+  private ejectedCount(): number {
+    let n = 0;
+    for (const [u, r] of this.records) if (r.ejectedUntil !== undefined && !this.isActiveDown(u)) n++;
+    return n;
+  }
+}

@@ -1,0 +1,117 @@
+import type { RetryBudget } from './retry-budget.js';
+
+/** Request bodies up to this size are buffered so the request can be replayed to another server. */
+export const MAX_REPLAY_BODY_BYTES = 64 * 1024;
+
+/** Total attempts per request by default (first try + 2 retries, each to another server). */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+/** Methods RFC 9110 defines as idempotent: repeating them has the effect of doing them once. */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** How an attempt failed, as far as replay safety goes. */
+export type FailureKind =
+  /** The backend never accepted the connection (refused, unreachable, DNS, connect timeout, TLS): nothing was sent. */
+  | 'connect'
+  /** Connection reset or closed after the request went out, before response headers: it may have run. */
+  | 'reset'
+  /** No response headers within the timeout: it may have run. */
+  | 'timeout'
+  /** Failed after response bytes reached us (and maybe the client): never retried. */
+  | 'response';
+
+/** Facts about one failed attempt. */
+export interface RetryInput {
+  /** Request method, any case. */
+  readonly method: string;
+  /** How the attempt failed. */
+  readonly kind: FailureKind;
+  /** The request had no body, or the whole body (<= MAX_REPLAY_BODY_BYTES) was buffered. */
+  readonly bodyReplayable: boolean;
+  /** Attempts made so far, this one included (1 after the first failure). */
+  readonly attempts: number;
+}
+
+/** Stable codes for "do not retry". */
+export type RetryRefusal =
+  | 'E_RETRY_AFTER_RESPONSE'
+  | 'E_RETRY_NOT_IDEMPOTENT'
+  | 'E_RETRY_BODY_NOT_KEPT'
+  | 'E_RETRY_ATTEMPTS'
+  | 'E_RETRY_BUDGET';
+
+/** Retry or not, with the reason when not. */
+export type RetryDecision =
+  | { readonly retry: true }
+  | { readonly retry: false; readonly code: RetryRefusal; readonly reason: string };
+
+const no = (code: RetryRefusal, reason: string): RetryDecision => ({ retry: false, code, reason });
+
+/**
+ * The replay-safety rules, without the budget. Any method is retried when the
+ * backend never accepted the connection; idempotent methods also after a reset
+ * or timeout before response headers; nothing after a response byte.
+ */
+export function retryAllowed(input: RetryInput, maxAttempts: number = DEFAULT_MAX_ATTEMPTS): RetryDecision {
+  if (input.kind === 'response') return no('E_RETRY_AFTER_RESPONSE', 'response already started');
+  if (input.kind !== 'connect' && !IDEMPOTENT_METHODS.has(input.method.toUpperCase())) {
+    return no('E_RETRY_NOT_IDEMPOTENT', `${input.method.toUpperCase()} may have been processed (${input.kind})`);
+  }
+  if (!input.bodyReplayable) return no('E_RETRY_BODY_NOT_KEPT', 'request body was streamed, not kept');
+  if (input.attempts >= maxAttempts) return no('E_RETRY_ATTEMPTS', `${input.attempts} attempts made`);
+  return { retry: true };
+}
+
+/** The full decision: the rules, then one withdrawal from the budget (only when the rules allow). */
+export function decideRetry(input: RetryInput, budget: RetryBudget, maxAttempts: number = DEFAULT_MAX_ATTEMPTS): RetryDecision {
+  const d = retryAllowed(input, maxAttempts);
+  if (!d.retry) return d;
+  return budget.tryWithdraw() ? d : no('E_RETRY_BUDGET', 'retry budget spent');
+}
+
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT']);
+
+function codeOf(err: unknown): string | undefined {
+  // undici wraps socket errors: "fetch failed" with the ECONNREFUSED error as its cause.
+  let e: unknown = err;
+  for (let depth = 0; e !== null && typeof e === 'object' && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** What the proxy knows about the failed attempt besides the error. */
+export interface AttemptFacts {
+  /** Any response byte (status line included) arrived from the backend. */
+  readonly responseStarted: boolean;
+  /** The connection to the backend was established; leave undefined when unknown (the error code decides). */
+  readonly connected?: boolean;
+}
+
+/**
+ * Classifies a failed attempt from its node:http or undici error (its `code`, or
+ * its `cause`'s). Unknown errors count as "reset": only idempotent requests are
+ * retried after them. ETIMEDOUT is not trusted to mean "never connected" (an
+ * established socket can time out too); pass `connected: false` when you know.
+ */
+export function failureKind(err: unknown, facts: AttemptFacts): FailureKind {
+  if (facts.responseStarted) return 'response';
+  if (facts.connected === false) return 'connect';
+  const code = codeOf(err);
+  if (code === undefined) return 'reset';
+  if (CONNECT_CODES.has(code) || code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return 'connect';
+  if (TIMEOUT_CODES.has(code)) return 'timeout';
+  return 'reset';
+}
