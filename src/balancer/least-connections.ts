@@ -9,7 +9,7 @@ class Entry implements HeapItem {
   load = 0;
   /** Tie-breaker: virtual time of this server's next turn; grows by 1/weight (or 1) per pick. */
   tag = 0;
-  /** 1 / effective weight when weighted, else 1. */
+  /** 1 / effective weight when weighted, else 1 / slow-start factor (1 when not ramping). */
   perUnit = 1;
   /** Position in the candidate list (config order), the last tie-breaker. */
   order = 0;
@@ -54,7 +54,8 @@ export class LeastConnections implements Selector {
     const list = servers.map((u, i) => {
       const e = old.get(u) ?? new Entry(u);
       e.order = i;
-      e.perUnit = this.weighted ? 1 / u.effectiveWeight : 1;
+      // Unweighted still honours slow start: a ramping server counts its load as larger.
+      e.perUnit = this.weighted ? 1 / u.effectiveWeight : 1 / u.weightFactor;
       e.load = u.inflight * e.perUnit;
       if (e.tag < this.vtime) e.tag = this.vtime;
       this.entries.set(u, e);

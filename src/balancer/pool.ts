@@ -9,6 +9,8 @@ export class Pool {
   /** Every configured server, in config order. */
   readonly servers: readonly Upstream[];
   private readonly selector: Selector;
+  // What the selector chooses among now: available primaries, else available backups.
+  private candidates: readonly Upstream[] = [];
 
   /** Builds the pool; throws E_ALGORITHM_NOT_IMPLEMENTED for a known but unbuilt algorithm. */
   constructor(
@@ -30,7 +32,8 @@ export class Pool {
   /** Recomputes the candidates after availability or weight changes: primaries, else backups. */
   refresh(): void {
     const primaries = this.servers.filter((s) => s.available && !s.backup);
-    this.selector.update(primaries.length > 0 ? primaries : this.servers.filter((s) => s.available && s.backup));
+    this.candidates = primaries.length > 0 ? primaries : this.servers.filter((s) => s.available && s.backup);
+    this.selector.update(this.candidates);
   }
 
   /** Number of servers currently available. */
@@ -43,7 +46,25 @@ export class Pool {
   /** Picks a server and counts the request in flight; undefined when none can take it. */
   acquire(req: PickRequest): Upstream | undefined {
     const u = this.selector.select(req);
-    if (u === undefined) return undefined;
+    return u === undefined ? undefined : this.start(u);
+  }
+
+  /**
+   * Picks a server other than those in `tried` (for a retry). Asks the algorithm a few times,
+   * then — for algorithms that keep answering the same server, like ip-hash — takes the first
+   * untried candidate in config order. Undefined when every candidate was tried.
+   */
+  acquireExcept(req: PickRequest, tried: readonly Upstream[]): Upstream | undefined {
+    for (let i = 0; i < 3; i++) {
+      const u = this.selector.select(req);
+      if (u === undefined) return undefined;
+      if (!tried.includes(u)) return this.start(u);
+    }
+    const u = this.candidates.find((c) => !tried.includes(c));
+    return u === undefined ? undefined : this.start(u);
+  }
+
+  private start(u: Upstream): Upstream {
     u.inflight++;
     this.selector.onStart?.(u);
     return u;

@@ -31,6 +31,9 @@ export class WeightedRoundRobin implements Selector {
   // nginx `current` (in unscaled units) of every server seen, refreshed by update().
   private readonly frozen = new Map<Upstream, number>();
 
+  /** `weightOf` reads a server's weight (default: its effective weight; round robin passes the slow-start factor). */
+  constructor(private readonly weightOf: (u: Upstream) => number = (u) => u.effectiveWeight) {}
+
   select(_req: PickRequest): Upstream | undefined {
     const i = this.tree.advance();
     if (i < 0) return undefined;
@@ -40,7 +43,7 @@ export class WeightedRoundRobin implements Selector {
 
   update(servers: readonly Upstream[]): void {
     this.servers.forEach((u, i) => this.frozen.set(u, this.tree.value(i) / this.scale));
-    const weights = servers.map((s) => s.effectiveWeight);
+    const weights = servers.map(this.weightOf);
     const scale = integerScale(weights);
     const slopes = weights.map((w) => (scale > 0 ? Math.round(w * scale) : w));
     const bases = servers.map((u) => {

@@ -4,6 +4,8 @@ import { canonicalAlgorithm, type AlgorithmName } from '../balancer/algorithms.j
 import type { AlgorithmOptions } from '../balancer/selector.js';
 import { BalancerError, type ErrorCode } from '../util/errors.js';
 import { formatIssue } from './format.js';
+import { healthCheckSchema, resolveHealthConfig, type HealthSettings } from '../health/config.js';
+import { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from '../health/retry-budget.js';
 import { substituteEnv, type Env } from '../notify/env.js';
 import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
@@ -14,6 +16,7 @@ export interface ServerConfig {
   readonly addr: string;
   readonly name: string | undefined;
   readonly weight: number;
+  readonly backup: boolean;
 }
 
 /** A loaded, validated config with defaults applied and units in milliseconds. */
@@ -36,6 +39,10 @@ export interface Config {
     readonly shutdownMs: number;
   };
   readonly servers: readonly ServerConfig[];
+  /** Active and passive health checks, slow start. */
+  readonly health: HealthSettings;
+  /** Retries on another server. */
+  readonly retries: { readonly attempts: number; readonly budget: RetryBudgetOptions };
   /** Where health events are sent. */
   readonly notifications: readonly NotifierConfig[];
 }
@@ -80,6 +87,9 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     servers: configSchema.shape.servers.element as unknown as z.ZodObject,
     timeouts: configSchema.shape.timeouts.unwrap(),
     algorithmOptions: configSchema.shape.algorithmOptions.unwrap(),
+    healthCheck: configSchema.shape.healthCheck.unwrap() as unknown as z.ZodObject,
+    'healthCheck.passive': healthCheckSchema.shape.passive.unwrap() as unknown as z.ZodObject,
+    retries: configSchema.shape.retries.unwrap(),
   };
   const key = path.filter((p) => typeof p === 'string').join('.');
   const shape = shapes[key];
@@ -127,7 +137,17 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
       idleMs: s(file.timeouts.idle),
       shutdownMs: s(file.timeouts.shutdown),
     },
-    servers: file.servers.map((sv) => ({ addr: sv.addr, name: sv.name, weight: sv.weight ?? sv.weigth ?? 1 })),
+    servers: file.servers.map((sv) => ({
+      addr: sv.addr,
+      name: sv.name,
+      weight: sv.weight ?? sv.weigth ?? 1,
+      backup: sv.backup ?? false,
+    })),
+    health: resolveHealthConfig(file.healthCheck, s(file.healthCheckDelay)),
+    retries: {
+      attempts: file.retries.attempts,
+      budget: { ...DEFAULT_RETRY_BUDGET, ratio: file.retries.budget, minPerSecond: file.retries.minPerSecond },
+    },
     notifications: resolveNotifications(file.notifications),
   };
 }

@@ -3,6 +3,9 @@ import { ALGORITHM_NAMES, canonicalAlgorithm, selectorFactory } from '../balance
 import { parseListenAddress } from './listen.js';
 import { checkCidr } from '../proxy/client-address.js';
 import { notificationsSchema } from '../notify/config.js';
+import { backupField, healthCheckField } from '../health/config.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../health/retry.js';
+import { DEFAULT_RETRY_BUDGET } from '../health/retry-budget.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
 const positive = (what: string) =>
@@ -32,6 +35,7 @@ export const serverSchema = z
     weight: weight.optional().meta({ description: 'Relative weight, positive, fractions allowed (default 1)' }),
     weigth: weight.optional().meta({ description: 'Original spelling of `weight`; accepted as the same field' }),
     name: z.string().min(1).optional().meta({ description: 'Name used in logs and notifications (default host:port)' }),
+    backup: backupField,
   })
   .refine((s) => s.weight === undefined || s.weigth === undefined || s.weight === s.weigth, {
     message: 'has both "weight" and "weigth" with different values; keep one',
@@ -60,6 +64,30 @@ export const algorithmOptionsSchema = z
       .meta({ description: 'first: requests in flight a server takes before the next server is used (default: no limit)' }),
   })
   .meta({ description: 'Tunables of particular algorithms' });
+
+/** Retries of failed requests on another server. */
+export const retriesSchema = z
+  .strictObject({
+    attempts: z
+      .number()
+      .int({ message: 'is not a whole number (tries per request, the first included; 1 turns retries off)' })
+      .min(1, { message: 'is not a whole number of at least 1 (tries per request, the first included)' })
+      .max(10, { message: 'is more than 10 tries per request' })
+      .default(DEFAULT_MAX_ATTEMPTS)
+      .meta({ description: `Tries per request, the first included, each on another server; 1 turns retries off (default ${DEFAULT_MAX_ATTEMPTS})` }),
+    budget: z
+      .number()
+      .min(0, { message: 'is not a share from 0 to 1 (retries as a share of requests)' })
+      .max(1, { message: 'is not a share from 0 to 1 (retries as a share of requests)' })
+      .default(DEFAULT_RETRY_BUDGET.ratio)
+      .meta({ description: `Retries allowed as a share of requests over 10 s, besides minPerSecond (default ${DEFAULT_RETRY_BUDGET.ratio})` }),
+    minPerSecond: z
+      .number()
+      .min(0, { message: 'is negative (retries per second always allowed)' })
+      .default(DEFAULT_RETRY_BUDGET.minPerSecond)
+      .meta({ description: `Retries per second always allowed, so a quiet balancer still retries (default ${DEFAULT_RETRY_BUDGET.minPerSecond})` }),
+  })
+  .meta({ description: 'Retries on another server of requests that failed before any response byte' });
 
 /** The whole config file. */
 export const configSchema = z
@@ -105,6 +133,8 @@ export const configSchema = z
           'Addresses or CIDR ranges of proxies in front of the balancer; from these peers the first X-Forwarded-For address is the client (default: none)',
       }),
     timeouts: timeoutsSchema.prefault({}),
+    healthCheck: healthCheckField,
+    retries: retriesSchema.prefault({}),
     notifications: notificationsSchema,
     servers: z
       .array(serverSchema)

@@ -98,7 +98,7 @@ export const healthCheckSchema = z
     rise: count('Consecutive passed checks that bring a down server back', 2, 1),
     fall: count('Consecutive failed checks that take an up server down', 3, 1),
     jitter: ranged('Random spread of each interval, as a fraction: 0.1 means +-10%', 0.1, 0, 0.5),
-    slowStart: seconds('Time a returning server takes to ramp from 10% to full weight; 0 turns it off', 0, true),
+    slowStart: seconds('Time a returning server takes to ramp from 10% to full weight; 0 turns it off', 10, true),
     passive: passiveSchema.prefault({}),
   })
   .refine((h) => h.type !== 'tcp' || h.expectBody === undefined, {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Pool as UndiciPool } from 'undici';
+import { Pool as UndiciPool, type Dispatcher } from 'undici';
 import { Pool } from '../balancer/pool.js';
 import { defaultDeps, type SelectorDeps } from '../balancer/selector.js';
 import { Upstream } from '../balancer/upstream.js';
@@ -14,11 +14,19 @@ import { Exchange, type ExchangeOwner } from './exchange.js';
 import { upstreamHeaders } from './headers.js';
 import { tunnelUpgrade } from './websocket.js';
 import { HealthEvents } from '../health/events.js';
+import { HealthChecker } from '../health/checker.js';
+import { decideRetry, failureKind, MAX_REPLAY_BODY_BYTES } from '../health/retry.js';
+import { RetryBudget } from '../health/retry-budget.js';
 import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from '../notify/notifier.js';
 import { ClientAddressResolver, peerAddress } from './client-address.js';
 
-/** Statuses from a backend that count as failures for the algorithms (least-response-time). */
-const FAILED_STATUSES = new Set([502, 503, 504]);
+/** Reads a small request body whole; undefined if the client went away first. */
+function readSmallBody(req: IncomingMessage, done: (body: Buffer | undefined) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.once('end', () => done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+  req.once('error', () => done(undefined));
+}
 
 /**
  * The load balancer: an HTTP server that spreads requests over a Pool of upstreams,
@@ -35,6 +43,9 @@ export class Balancer implements ExchangeOwner {
   // Sockets whose request waits for an upstream: the client-side idle timeout must not cut them.
   private readonly awaitingUpstream = new WeakSet<Socket>();
   private readonly retryAfterSeconds: number;
+  /** Active and passive health checks of the pool. */
+  readonly health: HealthChecker;
+  private readonly budget: RetryBudget;
   private readonly clientAddress: ClientAddressResolver;
   private closing: Promise<void> | undefined;
 
@@ -45,7 +56,7 @@ export class Balancer implements ExchangeOwner {
     deps: SelectorDeps = defaultDeps,
   ) {
     const upstreams = config.servers.map(
-      (s, index) => new Upstream(s.addr, { weight: s.weight, name: s.name, index }),
+      (s, index) => new Upstream(s.addr, { weight: s.weight, name: s.name, backup: s.backup, index }),
     );
     this.pool = new Pool(upstreams, config.algorithm, config.algorithmOptions, deps);
     this.clientAddress = new ClientAddressResolver(config.trustedProxies);
@@ -59,6 +70,8 @@ export class Balancer implements ExchangeOwner {
         }),
       );
     }
+    this.health = new HealthChecker({ pool: this.pool, settings: config.health, events: this.events, logger: log });
+    this.budget = new RetryBudget(() => performance.now(), config.retries.budget);
     this.notifier = new Notifier(this.events, {
       balancer: { name: config.name, addr: config.addr },
       notifiers: config.notifications,
@@ -93,6 +106,7 @@ export class Balancer implements ExchangeOwner {
       this.server.once('error', onError);
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
+        this.health.start();
         resolve();
       });
     });
@@ -112,37 +126,82 @@ export class Balancer implements ExchangeOwner {
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    this.budget.recordRequest();
+    const te = req.headers['transfer-encoding'];
+    const cl = req.headers['content-length'];
+    if (te === undefined && (cl === undefined || cl === '0')) {
+      this.forward(req, res, null, true);
+      return;
+    }
+    const length = te === undefined ? Number(cl) : Infinity;
+    if (length <= MAX_REPLAY_BODY_BYTES && this.config.retries.attempts > 1) {
+      // Small bodies are kept whole (as nginx buffers them) so a failed attempt can be replayed.
+      readSmallBody(req, (body) => (body === undefined ? res.destroy() : this.forward(req, res, body, true)));
+      return;
+    }
+    this.forward(req, res, req, false);
+  };
+
+  private forward(req: IncomingMessage, res: ServerResponse, body: Buffer | IncomingMessage | null, replayable: boolean): void {
     const clientAddress = this.clientAddress.resolve(req);
     const u = this.pool.acquire({ clientAddress });
     if (u === undefined) {
+      req.resume();
       this.log.warn({ method: req.method, url: req.url }, 'no server available: 503');
       sendError(res, 503, 'no server available', this.retryAfterSeconds);
       return;
     }
-    const x = new Exchange(this, req, res, u, performance.now());
+    const options: Dispatcher.DispatchOptions = {
+      path: req.url ?? '/',
+      method: req.method ?? 'GET',
+      headers: upstreamHeaders(req, { clientAddress, proto: 'http' }),
+      body,
+    };
+    const x = new Exchange(this, req, res, u, options, replayable);
     this.awaitingUpstream.add(req.socket);
-    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
-    const client = this.clients.get(u) as UndiciPool;
-    client.dispatch(
-      {
-        path: req.url ?? '/',
-        method: req.method ?? 'GET',
-        headers: upstreamHeaders(req, { clientAddress, proto: 'http' }),
-        body: hasBody ? req : null,
-      },
-      x,
+    (this.clients.get(u) as UndiciPool).dispatch(options, x);
+  }
+
+  /** Passive health: the response status counts for or against the server. */
+  responseStarted(x: Exchange): void {
+    this.health.reportSuccess(x.upstream, x.status);
+  }
+
+  /** Ends one attempt: the algorithm learns its duration, passive health its failure. */
+  attemptEnded(x: Exchange, failure: UpstreamFailure | undefined): void {
+    const end = x.headersAt > 0 ? x.headersAt : performance.now();
+    const failed = failure !== undefined || this.config.health.passive.statuses.has(x.status);
+    this.pool.release(x.upstream, end - x.attemptStartedAt, failed);
+    if (failure !== undefined) this.health.reportFailure(x.upstream, failure.reason);
+  }
+
+  /** Retries a request that failed before any response byte on another server, when safe and within budget. */
+  retry(x: Exchange, err: Error): boolean {
+    const kind = failureKind(err, { responseStarted: false });
+    const decision = decideRetry(
+      { method: x.options.method, kind, bodyReplayable: x.replayable, attempts: x.attempts },
+      this.budget,
+      this.config.retries.attempts,
     );
-  };
+    if (!decision.retry) {
+      if (this.config.retries.attempts > 1) this.log.debug({ upstream: x.upstream.addr, code: decision.code }, `not retried: ${decision.reason}`);
+      return false;
+    }
+    const failed = x.upstream;
+    const next = this.pool.acquireExcept({ clientAddress: this.clientAddress.resolve(x.req) }, [...(x.tried ?? []), failed]);
+    if (next === undefined) return false;
+    x.retarget(next);
+    this.log.info({ from: failed.addr, to: next.addr, url: x.req.url, attempt: x.attempts }, `retrying on ${next.addr} after ${failed.addr} failed (${kind})`);
+    (this.clients.get(next) as UndiciPool).dispatch(x.options, x);
+    return true;
+  }
 
   /** Called by each Exchange when it ends. */
   exchangeDone(x: Exchange, failure: UpstreamFailure | undefined, clientGone: boolean): void {
     this.awaitingUpstream.delete(x.req.socket);
-    const end = x.headersAt > 0 ? x.headersAt : performance.now();
-    const failed = failure !== undefined || FAILED_STATUSES.has(x.status);
-    this.pool.release(x.upstream, end - x.startedAt, failed);
     if (failure !== undefined) {
       this.log.warn(
-        { upstream: x.upstream.addr, method: x.req.method, url: x.req.url, reason: failure.reason, status: failure.status },
+        { upstream: x.upstream.addr, method: x.req.method, url: x.req.url, reason: failure.reason, status: failure.status, attempts: x.attempts },
         `upstream ${x.upstream.addr} failed: ${failure.reason}`,
       );
     } else if (clientGone) {
@@ -173,6 +232,7 @@ export class Balancer implements ExchangeOwner {
       },
       (failure) => {
         this.pool.release(u, performance.now() - started, failure !== undefined);
+        if (failure) this.health.reportFailure(u, failure.reason);
         if (failure) this.log.warn({ upstream: u.addr, reason: failure.reason }, `websocket upstream ${u.addr} failed: ${failure.reason}`);
       },
     );
@@ -193,6 +253,7 @@ export class Balancer implements ExchangeOwner {
       clearInterval(sweep);
       clearTimeout(timer);
       await Promise.all([
+        this.health.stop(),
         ...[...this.clients.values()].map((c) => c.destroy()),
         this.notifier.close(Math.min(graceMs, DEFAULT_CLOSE_DEADLINE_MS)),
       ]);

@@ -4,9 +4,15 @@ import type { Upstream } from '../balancer/upstream.js';
 import { classifyUpstreamError, sendError, type UpstreamFailure } from './errors.js';
 import { stripResponseHeaders } from './headers.js';
 
-/** What an exchange reports back to the proxy when it ends. */
+/** What an exchange reports back to the proxy. */
 export interface ExchangeOwner {
-  /** Called exactly once per exchange. `failure` is set when the upstream failed. */
+  /** Response headers arrived from `x.upstream` (passive health: the status may still count as a failure). */
+  responseStarted(x: Exchange): void;
+  /** The attempt on `x.upstream` ended; called once per attempt. `failure` is set when the upstream failed. */
+  attemptEnded(x: Exchange, failure: UpstreamFailure | undefined): void;
+  /** The attempt failed before any response byte: re-dispatch `x` elsewhere and return true, or return false. */
+  retry(x: Exchange, err: Error): boolean;
+  /** The exchange is over; called once. */
   exchangeDone(x: Exchange, failure: UpstreamFailure | undefined, clientGone: boolean): void;
 }
 
@@ -17,14 +23,21 @@ class ClientGoneError extends Error {
 const CLIENT_GONE = new ClientGoneError('client closed the connection');
 
 /**
- * One request proxied to one upstream: an undici dispatch handler that streams the
- * response to the client with backpressure (pause the upstream while the client's buffer is full).
+ * One client request proxied upstream: an undici dispatch handler that streams the response
+ * to the client with backpressure (pause the upstream while the client's buffer is full).
+ * It survives retries: the owner may dispatch it again to another upstream.
  */
 export class Exchange implements Dispatcher.DispatchHandler {
   /** Status the upstream answered with (0 until headers arrive). */
   status = 0;
+  /** performance.now() when the current attempt started. */
+  attemptStartedAt: number;
   /** performance.now() when response headers arrived (0 until then). */
   headersAt = 0;
+  /** Attempts made, the current one included. */
+  attempts = 1;
+  /** Upstreams tried before the current one (allocated on the first retry only). */
+  tried: Upstream[] | undefined;
   private controller: Dispatcher.DispatchController | undefined;
   private finished = false;
   private clientGone = false;
@@ -34,9 +47,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly owner: ExchangeOwner,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
-    readonly upstream: Upstream,
-    readonly startedAt: number,
+    /** The server of the current attempt. */
+    public upstream: Upstream,
+    /** The undici request, reused by retries. */
+    readonly options: Dispatcher.DispatchOptions,
+    /** The request body can be sent again (none, or buffered whole). */
+    readonly replayable: boolean,
   ) {
+    this.attemptStartedAt = performance.now();
     res.once('close', this.onClientClose);
   }
 
@@ -50,6 +68,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private readonly onDrain = (): void => {
     this.controller?.resume();
   };
+
+  /** Switches to a new upstream for a retry; the caller dispatches again. */
+  retarget(next: Upstream): void {
+    (this.tried ??= []).push(this.upstream);
+    this.upstream = next;
+    this.attempts++;
+    this.attemptStartedAt = performance.now();
+    this.controller = undefined;
+  }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
@@ -65,6 +92,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational: the final response follows
     this.status = statusCode;
     this.headersAt = performance.now();
+    this.owner.responseStarted(this);
     if (this.res.destroyed) return;
     this.res.writeHead(statusCode, statusMessage, stripResponseHeaders(headers));
   }
@@ -78,16 +106,20 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.res.end();
+    this.owner.attemptEnded(this, undefined);
     this.finish(undefined);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.clientGone || err === CLIENT_GONE) {
       this.res.destroy();
+      this.owner.attemptEnded(this, undefined);
       this.finish(undefined);
       return;
     }
     const failure = classifyUpstreamError(err);
+    this.owner.attemptEnded(this, failure);
+    if (this.status === 0 && !this.res.headersSent && this.owner.retry(this, err)) return;
     if (this.res.headersSent) {
       // Mid-body failure: the status is gone; cut the connection so the client sees a truncated body.
       this.res.destroy();

@@ -197,5 +197,23 @@ export function conformance(name: AlgorithmName, factory: SelectorFactory): void
         if (n === 1) assert.ok(picks.every((p) => p === servers[0]));
       }
     });
+
+    // `first` fills servers in config order by design; slow start does not apply to it.
+    if (name !== 'first') {
+      test('a server in slow start gets a smaller share than its peers', () => {
+        const servers = makeServers(4);
+        const deps = testDeps(11);
+        const pool = new Pool(servers, name, options, deps);
+        (servers[0] as Upstream).weightFactor = 0.1;
+        pool.refresh();
+        const picks = drivePool(pool, deps, 20_000, { latency: () => 5, clients: 4096 });
+        const count = (u: Upstream | undefined) => picks.filter((p) => p === u).length;
+        const ramping = count(servers[0]);
+        const others = servers.slice(1).map(count);
+        const mean = others.reduce((a, b) => a + b, 0) / others.length;
+        assert.ok(ramping < 0.5 * mean, `ramping server ${ramping} picks vs peers ${others.join(', ')}`);
+        assert.ok(ramping > 0, 'a ramping server still gets some traffic');
+      });
+    }
   });
 }

@@ -36,7 +36,7 @@ test('defaults: HAProxy rise 2 / fall 3, 2 s timeout, 2xx-3xx, passive 3 fails i
     maxEjectionMs: 300_000,
     maxEjectionPercent: 50,
   });
-  assert.equal(s.slowStartMs, 0);
+  assert.equal(s.slowStartMs, 10_000);
   assert.deepEqual(resolveHealthConfig(undefined, 5000), resolveHealthConfig(healthCheckSchema.parse({}), 5000));
 });
 
