@@ -241,8 +241,12 @@ export class HealthChecker {
     }, delay);
     const t = e.state.record(r.ok ? { ok: true } : { ok: false, reason: r.reason }, this.clock.now());
     if (t === undefined) return;
-    // A server the checks bring back starts with a clean failure count.
-    if (t.to === 'up') this.passive.recordSuccess(e.u);
+    // A server the checks bring back starts with a clean failure count, and an ejection from
+    // the outage they watched end is over (otherwise a restarted server would sit out the whole ejection).
+    if (t.to === 'up') {
+      this.passive.recordSuccess(e.u);
+      this.passive.uneject(e.u);
+    }
     this.apply(e, t.reason, 'active');
   }
 
@@ -271,7 +275,8 @@ export class HealthChecker {
     const fields = { server: u.addr, name: u.name, reason, source };
     if (available === u.available) {
       // The other mechanism still holds it out (or never did): log, but no event.
-      const why = !activeUp ? 'still down by health checks' : ejected ? 'still ejected' : 'still up';
+      const holds = [!activeUp ? 'down by health checks' : '', ejected ? 'ejected' : ''].filter((w) => w !== '');
+      const why = available ? 'still up' : `still out: ${holds.join(' and ')}`;
       this.logger.info({ ...fields, available }, `server ${u.addr} ${reason}; ${why}`);
       return;
     }

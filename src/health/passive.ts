@@ -109,6 +109,19 @@ export class PassiveDetector {
     return { kind: 'ejected', until: r.ejectedUntil, durationMs, reason: `ejected for ${seconds(durationMs)} after ${what}` };
   }
 
+  /**
+   * Ends `u`'s ejection early because active checks saw it go down and come back
+   * (Envoy's successful_active_health_check_uneject_host): the outage that ejected it is over.
+   * Its ejection count is kept, so a relapse is still ejected for longer.
+   */
+  uneject(u: Upstream): void {
+    const r = this.records.get(u);
+    if (r === undefined || r.ejectedUntil === undefined) return;
+    r.ejectedUntil = undefined;
+    r.lastEjectionEnd = this.now();
+    r.failures.length = 0;
+  }
+
   /** True while `u` is ejected (until `expire()` returns it). */
   isEjected(u: Upstream): boolean {
     return this.records.get(u)?.ejectedUntil !== undefined;

@@ -224,7 +224,7 @@ test('active and passive together: one event per change of availability', async 
   await h.clock.advance(30_000); // ejection ends, still down by checks: no event
   assert.equal(a.available, false);
   assert.equal(h.events.length, 1);
-  assert.ok(h.logger.lines.some((l) => l.msg === 'server http://localhost:9001 ejection of 30 s ended; still down by health checks'));
+  assert.ok(h.logger.lines.some((l) => l.msg === 'server http://localhost:9001 ejection of 30 s ended; still out: down by health checks'));
   h.answer.set(a, OK);
   await h.clock.advance(2000);
   assert.deepEqual(h.brief().slice(1), ['server-up 9001 2/2: 2 passed checks']);
@@ -374,4 +374,23 @@ test('reports about servers of another pool (e.g. before a reload) are ignored',
 test('a pino logger fits HealthLogger', () => {
   const logger: HealthLogger = pino({ enabled: false });
   logger.info({ a: 1 }, 'ok');
+});
+
+test('a server active checks saw go down and come back is no longer ejected', async () => {
+  const h = harness({ healthCheck: { slowStart: 0 } });
+  const [a] = h.servers as [Upstream];
+  h.checker.start();
+  await h.clock.advance(0);
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED');
+  h.answer.set(a, REFUSED);
+  await h.clock.advance(3000); // active checks see the outage too
+  assert.equal(a.available, false);
+  h.answer.set(a, OK);
+  await h.clock.advance(2000); // rise: 2 passes, well before the 30 s ejection ends
+  assert.equal(a.available, true);
+  assert.deepEqual(h.brief().slice(1), ['server-up 9001 2/2: 2 passed checks']);
+  // A relapse is ejected for longer: the ejection count survived.
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED');
+  assert.match(h.brief()[2] ?? '', /ejected for 60 s/);
+  await h.checker.stop();
 });
