@@ -240,7 +240,13 @@ export class HealthChecker {
       this.runProbe(e);
     }, delay);
     const t = e.state.record(r.ok ? { ok: true } : { ok: false, reason: r.reason }, this.clock.now());
-    if (t === undefined) return;
+    if (t === undefined) {
+      // A server ejected for connection failures that answers its check again is back (Envoy unejects on a passing check).
+      if (r.ok && e.state.isUp && this.passive.unejectIfConnectionFailures(e.u)) {
+        this.apply(e, 'passed a check after its ejection for connection failures', 'active');
+      }
+      return;
+    }
     // A server the checks bring back starts with a clean failure count, and an ejection from
     // the outage they watched end is over (otherwise a restarted server would sit out the whole ejection).
     if (t.to === 'up') {

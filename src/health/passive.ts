@@ -37,6 +37,8 @@ interface ServerRecord {
   ejections: number;
   lastEjectionEnd: number | undefined;
   lastDurationMs: number;
+  /** The failure that caused the current ejection was an error status, not a connection failure. */
+  ejectedForStatus: boolean;
 }
 
 /** Formats milliseconds as seconds for reasons: 30000 -> "30 s", 1500 -> "1.5 s". */
@@ -64,7 +66,7 @@ export class PassiveDetector {
     private readonly isActiveDown: (u: Upstream) => boolean = () => false,
   ) {
     for (const u of servers) {
-      this.records.set(u, { failures: [], ejectedUntil: undefined, ejections: 0, lastEjectionEnd: undefined, lastDurationMs: 0 });
+      this.records.set(u, { failures: [], ejectedUntil: undefined, ejections: 0, lastEjectionEnd: undefined, lastDurationMs: 0, ejectedForStatus: false });
     }
     this.maxEjected = Math.floor((servers.length * settings.maxEjectionPercent) / 100);
   }
@@ -106,6 +108,7 @@ export class PassiveDetector {
     const durationMs = Math.min(baseEjectionMs * r.ejections, maxEjectionMs);
     r.ejectedUntil = now + durationMs;
     r.lastDurationMs = durationMs;
+    r.ejectedForStatus = reason.startsWith('status ');
     return { kind: 'ejected', until: r.ejectedUntil, durationMs, reason: `ejected for ${seconds(durationMs)} after ${what}` };
   }
 
@@ -120,6 +123,18 @@ export class PassiveDetector {
     r.ejectedUntil = undefined;
     r.lastEjectionEnd = this.now();
     r.failures.length = 0;
+  }
+
+  /**
+   * Ends `u`'s ejection when it was for connection failures (refused, reset, timeout): a passing
+   * active check proves the server accepts connections again. An ejection for error statuses
+   * stands, since a check of one path says little about the statuses of real traffic.
+   */
+  unejectIfConnectionFailures(u: Upstream): boolean {
+    const r = this.records.get(u);
+    if (r === undefined || r.ejectedUntil === undefined || r.ejectedForStatus) return false;
+    this.uneject(u);
+    return true;
   }
 
   /** True while `u` is ejected (until `expire()` returns it). */

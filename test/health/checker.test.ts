@@ -272,7 +272,7 @@ test('slow start is cut short when the server goes down again; not applied at st
   await h.clock.advance(0);
   assert.equal(b.weightFactor, 1, 'first check passing is not a return');
   for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED');
-  await h.clock.advance(30_000);
+  await h.clock.advance(1000); // ejected for connection failures: the next passing check brings it back
   assert.equal(a.available, true);
   assert.ok(a.weightFactor < 1);
   h.answer.set(a, REFUSED);
@@ -392,5 +392,22 @@ test('a server active checks saw go down and come back is no longer ejected', as
   // A relapse is ejected for longer: the ejection count survived.
   for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED');
   assert.match(h.brief()[2] ?? '', /ejected for 60 s/);
+  await h.checker.stop();
+});
+
+test('a passing check ends an ejection for connection failures, not one for error statuses', async () => {
+  const h = harness({ n: 4, healthCheck: { slowStart: 0 } });
+  const [a, b] = h.servers as [Upstream, Upstream];
+  h.checker.start();
+  await h.clock.advance(0);
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED');
+  for (let i = 0; i < 3; i++) h.checker.reportSuccess(b, 503);
+  assert.equal(a.available, false);
+  assert.equal(b.available, false);
+  await h.clock.advance(1000); // one round of passing checks
+  assert.equal(a.available, true, 'connection-failure ejection ends at a passing check');
+  assert.equal(b.available, false, 'status ejection stands');
+  await h.clock.advance(30_000);
+  assert.equal(b.available, true);
   await h.checker.stop();
 });
