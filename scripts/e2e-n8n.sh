@@ -27,7 +27,7 @@ CHAT_ID='-1001234567890'
 HOOK_HEADER='X-Balancer-Token'
 HOOK_TOKEN='e2e-hook-token'
 SERVER_NAME='web-2'
-SERVER_ADDR='http://127.0.0.1:9001'
+SERVER_ADDR='' # set by produce_event: web-2's real address
 
 PIDS=()
 log() { printf '[e2e-n8n %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -180,15 +180,39 @@ n8n_ready() {
 HOOK_URL() { echo "http://127.0.0.1:$N8N_PORT/webhook/balancer?chat_id=$CHAT_ID"; }
 
 # ======================================================================================
-# produce_event: THE STEP TO REPLACE when the balancer runs for real (start it with this
-# webhook in its config, start test servers, kill $SERVER_NAME). For now it publishes one
-# server-down event through the balancer's real webhook notifier code (dist/), which POSTs
-# the documented body, with the header token, to the n8n webhook.
+# produce_event: the real thing. Two test servers (web-1, web-2) as their own processes, the
+# balancer in front of them with the n8n webhook as its notifier, then web-2 is killed (-9):
+# the balancer's health checks notice and its webhook notifier tells n8n.
 # ======================================================================================
 produce_event() {
-  log "producing a server-down event for $SERVER_NAME ($SERVER_ADDR)"
-  node "$ROOT/scripts/e2e-n8n-publish.mjs" --url "$(HOOK_URL)" --header-name "$HOOK_HEADER" --header-value "$HOOK_TOKEN" \
-    --type server-down --server-name "$SERVER_NAME" --server-addr "$SERVER_ADDR" || fail "the webhook notifier could not deliver to n8n"
+  local p1 p2 lb
+  p1=$(free_port); p2=$(free_port); lb=$(free_port)
+  SERVER_ADDR="http://127.0.0.1:$p2"
+  node "$ROOT/dist/src/cli.js" test-servers --count 1 --port "$p1" --names web-1 >"$WORK/web-1.log" 2>&1 & PIDS+=($!)
+  node "$ROOT/dist/src/cli.js" test-servers --count 1 --port "$p2" --names web-2 >"$WORK/web-2.log" 2>&1 & local victim=$!
+  PIDS+=("$victim")
+  cat >"$WORK/balancer.json" <<CONF
+{
+  "name": "e2e-balancer",
+  "addr": "127.0.0.1:$lb",
+  "healthCheckDelay": 0.5,
+  "healthCheck": { "fall": 2, "rise": 1, "timeout": 0.5 },
+  "servers": [
+    { "addr": "http://127.0.0.1:$p1", "name": "web-1" },
+    { "addr": "$SERVER_ADDR", "name": "$SERVER_NAME" }
+  ],
+  "notifications": [
+    { "type": "webhook", "name": "n8n", "url": "$(HOOK_URL)", "headers": { "$HOOK_HEADER": "\${E2E_HOOK_TOKEN}" }, "events": ["server-down"] }
+  ]
+}
+CONF
+  E2E_HOOK_TOKEN=$HOOK_TOKEN node "$ROOT/dist/src/cli.js" start --config "$WORK/balancer.json" >"$WORK/balancer.log" 2>&1 & PIDS+=($!)
+  wait_until 30 "the balancer to answer" curl -sf -o /dev/null "http://127.0.0.1:$lb/"
+  log "balancer on 127.0.0.1:$lb in front of web-1 (:$p1) and $SERVER_NAME (:$p2); killing $SERVER_NAME"
+  kill -KILL "$victim"
+  wait_until 30 "the balancer to log $SERVER_NAME down" grep -q "server $SERVER_ADDR down" "$WORK/balancer.log"
+  log "balancer: $(grep -o "server $SERVER_ADDR down[^\"]*" "$WORK/balancer.log" | head -1)"
+  curl -sf -o /dev/null "http://127.0.0.1:$lb/" || fail "the balancer did not keep serving from web-1"
 }
 
 telegram_has_message() {
