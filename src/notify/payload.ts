@@ -2,7 +2,7 @@ import type { HealthEventType } from '../health/events.js';
 import { formatMessage } from './message.js';
 import type { BalancerInfo, Notification } from './notification.js';
 
-/** The JSON body a webhook notifier POSTs; documented in docs/notifications.md. */
+/** The JSON body a webhook notifier POSTs; documented in README.md (Notifications). */
 export interface WebhookBody {
   /** Delivery id (UUID), the same across retries of one message. */
   readonly id: string;
