@@ -77,7 +77,7 @@ async function start(opts: { config: string; logLevel: LevelWithSilent; withTest
   }
   log.info(
     { addr: balancer.url(), algorithm: config.algorithm, servers: config.servers.map((s) => s.addr) },
-    `balancer ${config.name} listening on ${balancer.url()} (${config.algorithm}, ${config.servers.length} servers)`,
+    `balancer ${config.name} listening on ${balancer.url()} (${config.algorithm}, ${config.servers.length} servers; pid ${process.pid}, SIGHUP reloads)`,
   );
   if (testServers.length > 0) log.info(`try: curl ${balancer.url()}/   (run it a few times: each answer names its server)`);
   let stopping = false;
@@ -98,6 +98,22 @@ async function start(opts: { config: string; logLevel: LevelWithSilent; withTest
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // SIGHUP reloads the config file, as nginx and HAProxy do; a bad file changes nothing.
+  process.on('SIGHUP', () => {
+    let next: Config;
+    try {
+      next = loadConfig(opts.config);
+    } catch (e) {
+      const problems = e instanceof ConfigError ? e.problems : [String(e)];
+      for (const p of problems) log.error({ problem: p }, `reload rejected, still serving the previous config: ${p}`);
+      return;
+    }
+    const { kept } = balancer.reload(next);
+    log.info(
+      { algorithm: next.algorithm, servers: next.servers.map((s) => s.addr), kept },
+      `reloaded ${opts.config}: ${next.algorithm}, ${next.servers.length} servers${kept.length > 0 ? `; needs a restart to change: ${kept.join(', ')}` : ''}`,
+    );
+  });
 }
 
 /** Builds the command-line interface. */

@@ -1,89 +1,44 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Pool as UndiciPool, type Dispatcher } from 'undici';
-import { Pool } from '../balancer/pool.js';
 import { defaultDeps, type SelectorDeps } from '../balancer/selector.js';
-import { Upstream } from '../balancer/upstream.js';
 import type { Config } from '../config/load.js';
 import { formatHostPort } from '../config/listen.js';
-import type { Logger } from '../util/logger.js';
+import { DEFAULT_CLOSE_DEADLINE_MS } from '../notify/notifier.js';
 import { BalancerError } from '../util/errors.js';
-import { sendError, type UpstreamFailure } from './errors.js';
-import { Exchange, type ExchangeOwner } from './exchange.js';
-import { upstreamHeaders } from './headers.js';
-import { tunnelUpgrade } from './websocket.js';
-import { HealthEvents } from '../health/events.js';
-import { HealthChecker } from '../health/checker.js';
-import { decideRetry, failureKind, MAX_REPLAY_BODY_BYTES } from '../health/retry.js';
-import { RetryBudget } from '../health/retry-budget.js';
-import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from '../notify/notifier.js';
-import { ClientAddressResolver, peerAddress } from './client-address.js';
+import type { Logger } from '../util/logger.js';
+import { Backends } from './backends.js';
 
-/** Reads a small request body whole; undefined if the client went away first. */
-function readSmallBody(req: IncomingMessage, done: (body: Buffer | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.once('end', () => done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-  req.once('error', () => done(undefined));
+/** What a reload changed, for the log. */
+export interface ReloadReport {
+  /** Settings that need a restart and were kept as they were. */
+  readonly kept: readonly string[];
 }
 
 /**
- * The load balancer: an HTTP server that spreads requests over a Pool of upstreams,
- * streaming bodies both ways through keep-alive connection pools (undici).
+ * The load balancer: an HTTP listener in front of the Backends of the config in force.
+ * A reload swaps the Backends under the listener without dropping a connection.
  */
-export class Balancer implements ExchangeOwner {
-  /** The servers and the algorithm choosing among them. */
-  readonly pool: Pool;
-  /** Health transitions (server down/up, all down, recovered), for notifiers and logs. */
-  readonly events = new HealthEvents();
-  private readonly notifier: Notifier;
+export class Balancer {
   private readonly server: Server;
-  private readonly clients = new Map<Upstream, UndiciPool>();
   // Sockets whose request waits for an upstream: the client-side idle timeout must not cut them.
   private readonly awaitingUpstream = new WeakSet<Socket>();
-  private readonly retryAfterSeconds: number;
-  /** Active and passive health checks of the pool. */
-  readonly health: HealthChecker;
-  private readonly budget: RetryBudget;
-  private readonly clientAddress: ClientAddressResolver;
+  private current: Backends;
   private closing: Promise<void> | undefined;
 
   /** Builds the balancer from a loaded config (does not listen yet). */
   constructor(
-    readonly config: Config,
+    config: Config,
     private readonly log: Logger,
-    deps: SelectorDeps = defaultDeps,
+    private readonly deps: SelectorDeps = defaultDeps,
   ) {
-    const upstreams = config.servers.map(
-      (s, index) => new Upstream(s.addr, { weight: s.weight, name: s.name, backup: s.backup, index }),
-    );
-    this.pool = new Pool(upstreams, config.algorithm, config.algorithmOptions, deps);
-    this.clientAddress = new ClientAddressResolver(config.trustedProxies);
-    for (const u of upstreams) {
-      this.clients.set(
-        u,
-        new UndiciPool(u.addr, {
-          connect: { timeout: config.timeouts.connectMs },
-          headersTimeout: config.timeouts.responseHeadersMs,
-          bodyTimeout: config.timeouts.idleMs,
-        }),
-      );
-    }
-    this.health = new HealthChecker({ pool: this.pool, settings: config.health, events: this.events, logger: log });
-    this.budget = new RetryBudget(() => performance.now(), config.retries.budget);
-    this.notifier = new Notifier(this.events, {
-      balancer: { name: config.name, addr: config.addr },
-      notifiers: config.notifications,
-      logger: log,
-    });
-    this.retryAfterSeconds = Math.max(1, Math.ceil(config.healthCheckIntervalMs / 1000));
+    this.current = new Backends(config, log, this.awaitingUpstream, deps);
     this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, this.onRequest);
     this.server.timeout = config.timeouts.idleMs;
     this.server.on('timeout', (socket: Socket) => {
       if (!this.awaitingUpstream.has(socket)) socket.destroy();
     });
-    this.server.on('upgrade', this.onUpgrade);
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.current.upgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       // Malformed requests get a 4xx on their own connection; everyone else is unaffected.
       if (!socket.writable || err.code === 'ECONNRESET') {
@@ -96,7 +51,21 @@ export class Balancer implements ExchangeOwner {
     });
   }
 
-  /** Starts listening on the config's address (port 0 picks a free port). */
+  /** The config in force. */
+  get config(): Config {
+    return this.current.config;
+  }
+
+  /** The servers and health of the config in force. */
+  get backends(): Backends {
+    return this.current;
+  }
+
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    this.current.handle(req, res);
+  };
+
+  /** Starts listening on the config's address (port 0 picks a free port), then health checks. */
   async listen(): Promise<AddressInfo> {
     const { host, port } = this.config.listen;
     await new Promise<void>((resolve, reject) => {
@@ -106,11 +75,27 @@ export class Balancer implements ExchangeOwner {
       this.server.once('error', onError);
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
-        this.health.start();
+        this.current.start();
         resolve();
       });
     });
     return this.address();
+  }
+
+  /**
+   * Puts a new, already validated config in force: new requests go to its backends at once,
+   * requests in flight finish on the old ones. The listen address and the idle timeout of the
+   * listener need a restart; they are kept and reported.
+   */
+  reload(config: Config): ReloadReport {
+    const old = this.current;
+    const kept: string[] = [];
+    if (config.addr !== old.config.addr) kept.push(`addr (still ${old.config.addr})`);
+    if (config.timeouts.idleMs !== old.config.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.config.timeouts.idleMs / 1000} s)`);
+    this.current = new Backends(config, this.log, this.awaitingUpstream, this.deps);
+    this.current.start();
+    void old.stop('close').catch((e: unknown) => this.log.warn({ err: String(e) }, 'closing the old backends failed'));
+    return { kept };
   }
 
   /** The bound address. */
@@ -124,119 +109,6 @@ export class Balancer implements ExchangeOwner {
     const host = a.address === '::' || a.address === '0.0.0.0' ? 'localhost' : a.address;
     return `http://${formatHostPort(host, a.port)}`;
   }
-
-  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    this.budget.recordRequest();
-    const te = req.headers['transfer-encoding'];
-    const cl = req.headers['content-length'];
-    if (te === undefined && (cl === undefined || cl === '0')) {
-      this.forward(req, res, null, true);
-      return;
-    }
-    const length = te === undefined ? Number(cl) : Infinity;
-    if (length <= MAX_REPLAY_BODY_BYTES && this.config.retries.attempts > 1) {
-      // Small bodies are kept whole (as nginx buffers them) so a failed attempt can be replayed.
-      readSmallBody(req, (body) => (body === undefined ? res.destroy() : this.forward(req, res, body, true)));
-      return;
-    }
-    this.forward(req, res, req, false);
-  };
-
-  private forward(req: IncomingMessage, res: ServerResponse, body: Buffer | IncomingMessage | null, replayable: boolean): void {
-    const clientAddress = this.clientAddress.resolve(req);
-    const u = this.pool.acquire({ clientAddress });
-    if (u === undefined) {
-      req.resume();
-      this.log.warn({ method: req.method, url: req.url }, 'no server available: 503');
-      sendError(res, 503, 'no server available', this.retryAfterSeconds);
-      return;
-    }
-    const options: Dispatcher.DispatchOptions = {
-      path: req.url ?? '/',
-      method: req.method ?? 'GET',
-      headers: upstreamHeaders(req, { clientAddress, proto: 'http' }),
-      body,
-    };
-    const x = new Exchange(this, req, res, u, options, replayable);
-    this.awaitingUpstream.add(req.socket);
-    (this.clients.get(u) as UndiciPool).dispatch(options, x);
-  }
-
-  /** Passive health: the response status counts for or against the server. */
-  responseStarted(x: Exchange): void {
-    this.health.reportSuccess(x.upstream, x.status);
-  }
-
-  /** Ends one attempt: the algorithm learns its duration, passive health its failure. */
-  attemptEnded(x: Exchange, failure: UpstreamFailure | undefined): void {
-    const end = x.headersAt > 0 ? x.headersAt : performance.now();
-    const failed = failure !== undefined || this.config.health.passive.statuses.has(x.status);
-    this.pool.release(x.upstream, end - x.attemptStartedAt, failed);
-    if (failure !== undefined) this.health.reportFailure(x.upstream, failure.reason);
-  }
-
-  /** Retries a request that failed before any response byte on another server, when safe and within budget. */
-  retry(x: Exchange, err: Error): boolean {
-    const kind = failureKind(err, { responseStarted: false });
-    const decision = decideRetry(
-      { method: x.options.method, kind, bodyReplayable: x.replayable, attempts: x.attempts },
-      this.budget,
-      this.config.retries.attempts,
-    );
-    if (!decision.retry) {
-      if (this.config.retries.attempts > 1) this.log.debug({ upstream: x.upstream.addr, code: decision.code }, `not retried: ${decision.reason}`);
-      return false;
-    }
-    const failed = x.upstream;
-    const next = this.pool.acquireExcept({ clientAddress: this.clientAddress.resolve(x.req) }, [...(x.tried ?? []), failed]);
-    if (next === undefined) return false;
-    x.retarget(next);
-    this.log.info({ from: failed.addr, to: next.addr, url: x.req.url, attempt: x.attempts }, `retrying on ${next.addr} after ${failed.addr} failed (${kind})`);
-    (this.clients.get(next) as UndiciPool).dispatch(x.options, x);
-    return true;
-  }
-
-  /** Called by each Exchange when it ends. */
-  exchangeDone(x: Exchange, failure: UpstreamFailure | undefined, clientGone: boolean): void {
-    this.awaitingUpstream.delete(x.req.socket);
-    if (failure !== undefined) {
-      this.log.warn(
-        { upstream: x.upstream.addr, method: x.req.method, url: x.req.url, reason: failure.reason, status: failure.status, attempts: x.attempts },
-        `upstream ${x.upstream.addr} failed: ${failure.reason}`,
-      );
-    } else if (clientGone) {
-      this.log.debug({ upstream: x.upstream.addr, url: x.req.url }, 'client went away; upstream request cancelled');
-    }
-  }
-
-  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const clientAddress = this.clientAddress.resolve(req);
-    const u = this.pool.acquire({ clientAddress });
-    if (u === undefined) {
-      socket.end(
-        `HTTP/1.1 503 Service Unavailable\r\nretry-after: ${this.retryAfterSeconds}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
-      );
-      return;
-    }
-    const started = performance.now();
-    tunnelUpgrade(
-      req,
-      socket,
-      head,
-      u,
-      {
-        clientAddress,
-        proto: 'http',
-        connectTimeoutMs: this.config.timeouts.connectMs,
-        idleTimeoutMs: this.config.timeouts.idleMs,
-      },
-      (failure) => {
-        this.pool.release(u, performance.now() - started, failure !== undefined);
-        if (failure) this.health.reportFailure(u, failure.reason);
-        if (failure) this.log.warn({ upstream: u.addr, reason: failure.reason }, `websocket upstream ${u.addr} failed: ${failure.reason}`);
-      },
-    );
-  };
 
   /**
    * Graceful stop: stop accepting, let in-flight requests finish within the shutdown
@@ -252,11 +124,7 @@ export class Balancer implements ExchangeOwner {
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
-      await Promise.all([
-        this.health.stop(),
-        ...[...this.clients.values()].map((c) => c.destroy()),
-        this.notifier.close(Math.min(graceMs, DEFAULT_CLOSE_DEADLINE_MS)),
-      ]);
+      await this.current.stop('destroy', Math.min(graceMs, DEFAULT_CLOSE_DEADLINE_MS));
     })();
     return this.closing;
   }

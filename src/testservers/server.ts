@@ -24,7 +24,7 @@ export interface TestServer {
   readonly port: number;
   readonly url: string;
   readonly server: Server;
-  /** Requests answered so far. */
+  /** Requests received so far (counted on arrival, before any delay). */
   readonly requests: () => number;
   /** Stops listening and cuts open connections. */
   close(): Promise<void>;
@@ -58,7 +58,6 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
   const identity = (req: IncomingMessage) => ({ server: opts.name, port, method: req.method, url: req.url });
 
   const answer = (req: IncomingMessage, res: ServerResponse): void => {
-    count++;
     const url = new URL(req.url ?? '/', 'http://x');
     res.setHeader('x-server', opts.name);
     if ((opts.failureRate ?? 0) > 0 && random() < (opts.failureRate ?? 0) && url.pathname !== '/health') {
@@ -101,6 +100,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
   };
 
   const server = createServer((req, res) => {
+    count++;
     const url = req.url ?? '/';
     const slow = url.startsWith('/slow') ? Number(new URL(url, 'http://x').searchParams.get('ms') ?? 0) : 0;
     const delay = (opts.latencyMs ?? 0) + (Number.isFinite(slow) ? slow : 0);

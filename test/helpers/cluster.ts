@@ -23,6 +23,8 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
 /** A balancer process under test. */
 export interface BalancerProcess {
   readonly url: string;
+  /** The config file it runs with (rewrite it and send SIGHUP to reload). */
+  readonly file: string;
   readonly proc: ChildProcess;
   /** Every JSON log line so far. */
   readonly logs: Record<string, unknown>[];
@@ -65,6 +67,7 @@ export async function startBalancer(config: Record<string, unknown>, extraArgs: 
   });
   return {
     url,
+    file,
     proc,
     logs,
     rss: () => {
