@@ -34,6 +34,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   attemptStartedAt: number;
   /** performance.now() when response headers arrived (0 until then). */
   headersAt = 0;
+  // Body bytes still expected per Content-Length (-1: unknown), so the last chunk can go out with
+  // the end of the response in one write instead of two.
+  private remaining = -1;
+  private ended = false;
   /** Attempts made, the current one included. */
   attempts = 1;
   /** Upstreams tried before the current one (allocated on the first retry only). */
@@ -94,10 +98,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.headersAt = performance.now();
     this.owner.responseStarted(this);
     if (this.res.destroyed) return;
+    const length = headers['content-length'];
+    this.remaining = typeof length === 'string' && this.req.method !== 'HEAD' ? Number(length) : -1;
     this.res.writeHead(statusCode, statusMessage, stripResponseHeaders(headers));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.remaining === chunk.length) {
+      this.ended = true;
+      this.res.end(chunk);
+      return;
+    }
+    if (this.remaining > 0) this.remaining -= chunk.length;
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', this.onDrain);
@@ -105,7 +117,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.res.end();
+    if (!this.ended) this.res.end();
     this.owner.attemptEnded(this, undefined);
     this.finish(undefined);
   }
