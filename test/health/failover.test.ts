@@ -107,6 +107,11 @@ describe('failover and recovery', () => {
       };
       const early = share(upAt, upAt + 1000);
       const late = share(upAt + SLOW_START_S * 1000, upAt + SLOW_START_S * 1000 + 1000);
+      console.log(
+        `${load.samples.length} requests at ${rps.toFixed(0)}/s, 0 failed; down after ${downAt - killedAt} ms, ` +
+          `up ${upAt - restartedAt} ms after restart; its share ${(early * 100).toFixed(1)}% in the first second back, ` +
+          `${(late * 100).toFixed(1)}% after slow start`,
+      );
       assert.ok(early < 0.15, `share in the first second back ${early.toFixed(3)}`);
       assert.ok(late > 0.2, `share after slow start ${late.toFixed(3)}`);
       assert.ok(early < late, `share did not climb: ${early.toFixed(3)} -> ${late.toFixed(3)}`);
