@@ -52,7 +52,7 @@ export class Pool {
   /**
    * Picks a server other than those in `tried` (for a retry). Asks the algorithm a few times,
    * then — for algorithms that keep answering the same server, like ip-hash — takes the first
-   * untried candidate in config order. Undefined when every candidate was tried.
+   * untried candidate in config order, or an available backup. Undefined when all were tried.
    */
   acquireExcept(req: PickRequest, tried: readonly Upstream[]): Upstream | undefined {
     for (let i = 0; i < 3; i++) {
@@ -60,7 +60,8 @@ export class Pool {
       if (u === undefined) return undefined;
       if (!tried.includes(u)) return this.start(u);
     }
-    const u = this.candidates.find((c) => !tried.includes(c));
+    // When every available primary failed, a backup may still take the retry.
+    const u = this.candidates.find((c) => !tried.includes(c)) ?? this.servers.find((s) => s.available && s.backup && !tried.includes(s));
     return u === undefined ? undefined : this.start(u);
   }
 

@@ -207,4 +207,29 @@ describe('failover and recovery', () => {
       }
     }
   });
+
+  test('a backup server takes traffic only while every primary is down', async () => {
+    const servers = await backends(2);
+    const [primary, backup] = servers as [TestServer, TestServer];
+    const b = await startBalancer({
+      healthCheckDelay: INTERVAL_S,
+      healthCheck: { timeout: TIMEOUT_S, fall: 1, rise: 1, slowStart: 0 },
+      servers: [{ addr: primary.url }, { addr: backup.url, backup: true }],
+    });
+    let back: TestServer | undefined;
+    try {
+      for (let i = 0; i < 10; i++) assert.equal(servedBy(await get(`${b.url}/`)), primary.name);
+      await primary.close();
+      // Retries cover the moment of the kill; then the backup answers everything.
+      for (let i = 0; i < 10; i++) assert.equal(servedBy(await get(`${b.url}/`)), backup.name);
+      back = await startTestServer({ name: primary.name, port: primary.port });
+      let last = '';
+      await waitFor(async () => (last = servedBy(await get(`${b.url}/`))) === primary.name, 20_000, 'primary back');
+      for (let i = 0; i < 10; i++) assert.equal(servedBy(await get(`${b.url}/`)), primary.name);
+    } finally {
+      await b.stop();
+      await closeAll([backup]);
+      await back?.close();
+    }
+  });
 });
