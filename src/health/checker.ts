@@ -1,6 +1,6 @@
 import type { Pool } from '../balancer/pool.js';
 import type { Upstream } from '../balancer/upstream.js';
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import type { HealthSettings } from './config.js';
 import { HealthError } from './errors.js';
 import type { HealthEvent, HealthEventType, HealthEvents } from './events.js';

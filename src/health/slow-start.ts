@@ -1,5 +1,5 @@
 import type { Upstream } from '../balancer/upstream.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 
 /** Weight share a returning server starts at; above 0 because weights must stay positive. */
 export const SLOW_START_MIN_FACTOR = 0.1;

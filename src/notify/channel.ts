@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { Clock } from './clock.js';
+import type { Clock } from '../util/clock.js';
 import type { NotifierConfig } from './config.js';
 import type { BalancerInfo, Notification } from './notification.js';
 

@@ -1,5 +1,5 @@
 import type { HealthEvent } from '../health/events.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 import type { FlappingInfo } from './notification.js';
 
 /** What the damper decided for one event. */
@@ -54,7 +54,7 @@ export class FlapDamper {
         ep.changes++;
         ep.lastAt = now;
         ep.last = e;
-        this.o.clock.clearTimeout(ep.timer);
+        this.o.clock.clearTimer(ep.timer);
         ep.timer = this.armTimer(key);
       }
       this.suppressedCount++;
@@ -85,14 +85,12 @@ export class FlapDamper {
 
   /** Cancels pending summaries (on shutdown they would describe a balancer that is going away). */
   close(): void {
-    for (const ep of this.episodes.values()) this.o.clock.clearTimeout(ep.timer);
+    for (const ep of this.episodes.values()) this.o.clock.clearTimer(ep.timer);
     this.episodes.clear();
   }
 
   private armTimer(key: string): TimerHandle {
-    const t = this.o.clock.setTimeout(() => this.settle(key), this.o.windowMs);
-    t.unref?.();
-    return t;
+    return this.o.clock.setTimer(() => this.settle(key), this.o.windowMs);
   }
 
   private settle(key: string): void {
@@ -101,7 +99,7 @@ export class FlapDamper {
     this.episodes.delete(key);
     const counts = this.latest ?? { healthy: ep.last.healthy, total: ep.last.total };
     this.o.onSummary({
-      event: { ...ep.last, time: this.o.clock.now(), healthy: counts.healthy, total: counts.total },
+      event: { ...ep.last, time: this.o.clock.epoch(), healthy: counts.healthy, total: counts.total },
       flapping: { state: 'ended', changes: ep.changes, spanMs: ep.lastAt - ep.firstAt, windowMs: this.o.windowMs },
     });
   }

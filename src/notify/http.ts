@@ -1,5 +1,5 @@
 import { request, type Dispatcher } from 'undici';
-import { type Clock } from './clock.js';
+import { type Clock } from '../util/clock.js';
 import { NotifyError } from './errors.js';
 
 /** Most of a receiver's answer we read; enough for any error text, small enough to be safe. */
@@ -44,7 +44,7 @@ async function readLimited(body: AsyncIterable<Buffer | Uint8Array>): Promise<st
 export async function postJson(url: string, body: string, headers: Readonly<Record<string, string>>, o: PostOptions): Promise<HttpAnswer> {
   const ac = new AbortController();
   let timedOut = false;
-  const timer = o.clock.setTimeout(() => {
+  const timer = o.clock.setTimer(() => {
     timedOut = true;
     ac.abort(new Error('timeout'));
   }, o.timeoutMs);
@@ -68,7 +68,7 @@ export async function postJson(url: string, body: string, headers: Readonly<Reco
     if (ac.signal.aborted) throw new NotifyError('E_NOTIFY_CLOSED', `${o.label}: notifier closed before the answer came`, false);
     throw new NotifyError('E_NOTIFY_NETWORK', `${o.label}: ${describeNetworkError(e)}`, true);
   } finally {
-    o.clock.clearTimeout(timer);
+    o.clock.clearTimer(timer);
     o.signal?.removeEventListener('abort', onOuterAbort);
   }
 }

@@ -3,7 +3,7 @@ import { Agent } from 'undici';
 import type { HealthEvent, HealthEvents } from '../health/events.js';
 import type { Channel } from './channel.js';
 import { createChannel } from './channels.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { MAX_RETRY_DELAY_S, type NotifierConfig } from './config.js';
 import { FlapDamper, type Damped } from './damping.js';
 import { NotifyError } from './errors.js';
@@ -149,11 +149,18 @@ export class Notifier {
    */
   close(deadlineMs: number = DEFAULT_CLOSE_DEADLINE_MS): Promise<CloseReport> {
     this.closed ??= (async () => {
-      this.events.off('event', this.listener);
-      for (const l of this.lanes) l.damper?.close();
-      const flushed = await Promise.all(this.lanes.map((l) => l.queue.close(deadlineMs, this.clock)));
-      await this.dispatcher.destroy().catch(() => undefined); // queues are settled: nothing left to wait for
-      return { flushed: flushed.every(Boolean), stats: this.stats() };
+      // Clock timers are unref'd: hold the process open while flushing, so a retry wait or the
+      // deadline itself is not cut short by the process exiting on shutdown.
+      const hold = setInterval(() => undefined, 2 ** 30);
+      try {
+        this.events.off('event', this.listener);
+        for (const l of this.lanes) l.damper?.close();
+        const flushed = await Promise.all(this.lanes.map((l) => l.queue.close(deadlineMs, this.clock)));
+        await this.dispatcher.destroy().catch(() => undefined); // queues are settled: nothing left to wait for
+        return { flushed: flushed.every(Boolean), stats: this.stats() };
+      } finally {
+        clearInterval(hold);
+      }
     })();
     return this.closed;
   }

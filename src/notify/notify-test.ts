@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent } from 'undici';
 import type { HealthEvent } from '../health/events.js';
 import { createChannel } from './channels.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { NotifierConfig } from './config.js';
 import { NotifyError, type NotifyErrorCode } from './errors.js';
 import type { NotifyLogger } from './logger.js';
@@ -49,7 +49,7 @@ function testEvent(config: NotifyTestConfig, now: number): HealthEvent {
 export async function notifyTest(config: NotifyTestConfig, logger: NotifyLogger, clock: Clock = systemClock): Promise<NotifyTestResult[]> {
   const dispatcher = new Agent({ connections: 2 });
   const balancer = { name: config.name, addr: config.addr };
-  const n: Notification = { id: randomUUID(), event: testEvent(config, clock.now()), test: true };
+  const n: Notification = { id: randomUUID(), event: testEvent(config, clock.epoch()), test: true };
   try {
     return await Promise.all(
       config.notifications.map(async (c): Promise<NotifyTestResult> => {

@@ -1,4 +1,4 @@
-import { sleep, type Clock } from './clock.js';
+import { sleep, type Clock } from '../util/clock.js';
 
 /** Counters of one delivery queue. */
 export interface QueueStats {

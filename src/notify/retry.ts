@@ -1,4 +1,4 @@
-import { sleep, type Clock } from './clock.js';
+import { sleep, type Clock } from '../util/clock.js';
 import { NotifyError } from './errors.js';
 
 /** When and how often to try again. */

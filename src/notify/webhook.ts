@@ -35,7 +35,7 @@ export class WebhookChannel implements Channel {
     };
     if (this.config.secret !== undefined) {
       // Timestamp per attempt: a retry minutes later must still pass the receiver's freshness check.
-      const ts = Math.floor(this.deps.clock.now() / 1000);
+      const ts = Math.floor(this.deps.clock.epoch() / 1000);
       headers[TIMESTAMP_HEADER] = String(ts);
       headers[SIGNATURE_HEADER] = sign(this.config.secret, ts, raw);
     }

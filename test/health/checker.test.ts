@@ -7,7 +7,8 @@ import { HealthChecker, type ProbeFn } from '../../src/health/checker.js';
 import { HealthEvents, type HealthEvent } from '../../src/health/events.js';
 import type { HealthLogger } from '../../src/health/logger.js';
 import type { ProbeResult } from '../../src/health/probe.js';
-import { FakeClock, recordingLogger, settingsFrom } from './helpers.js';
+import { FakeClock } from '../helpers/clock.js';
+import { recordingLogger, settingsFrom } from './helpers.js';
 
 const OK: ProbeResult = { ok: true };
 const REFUSED: ProbeResult = { ok: false, code: 'E_PROBE_CONNECT', reason: 'ECONNREFUSED' };

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Upstream } from '../../src/balancer/upstream.js';
 import { SLOW_START_MIN_FACTOR, SlowStart, slowStartFactor, slowStartStepMs } from '../../src/health/slow-start.js';
-import { FakeClock } from './helpers.js';
+import { FakeClock } from '../helpers/clock.js';
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 

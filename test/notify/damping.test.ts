@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FlapDamper, type Damped } from '../../src/notify/damping.js';
-import { FakeClock, healthEvent } from './helpers.js';
+import { FakeClock } from '../helpers/clock.js';
+import { healthEvent } from './helpers.js';
 
 const W = 120_000;
 
 function setup() {
-  const clock = new FakeClock();
+  const clock = new FakeClock(Date.UTC(2025, 0, 15, 12, 0, 0));
   const summaries: Damped[] = [];
   const damper = new FlapDamper({ changes: 4, windowMs: W, clock, onSummary: (s) => summaries.push(s) });
   const flip = (i: number, name = 'web-2', addr = 'http://localhost:9001'): Damped | undefined =>
-    damper.filter(healthEvent(i % 2 === 0 ? 'server-down' : 'server-up', name, addr, { time: clock.now() }));
+    damper.filter(healthEvent(i % 2 === 0 ? 'server-down' : 'server-up', name, addr, { time: clock.epoch() }));
   return { clock, summaries, damper, flip };
 }
 
@@ -20,7 +21,7 @@ describe('flapping damper', () => {
     for (let i = 0; i < 4; i++) {
       const d = flip(i);
       assert.ok(d !== undefined && d.flapping === undefined, `change ${i} passes unmarked`);
-      clock.advance(10_000);
+      clock.advanceSync(10_000);
     }
   });
 
@@ -28,7 +29,7 @@ describe('flapping damper', () => {
     const { clock, flip } = setup();
     for (let i = 0; i < 20; i++) {
       assert.equal(flip(i)?.flapping, undefined, `change ${i}`);
-      clock.advance(W / 4 + 1); // 4 changes span more than the window
+      clock.advanceSync(W / 4 + 1); // 4 changes span more than the window
     }
   });
 
@@ -36,14 +37,14 @@ describe('flapping damper', () => {
     const { clock, summaries, damper, flip } = setup();
     for (let i = 0; i < 4; i++) {
       assert.equal(flip(i)?.flapping, undefined);
-      clock.advance(5_000);
+      clock.advanceSync(5_000);
     }
     const fifth = flip(4); // down
     assert.deepEqual(fifth?.flapping, { state: 'started', changes: 5, spanMs: 20_000, windowMs: W });
     // Two more changes, and the all-down this server causes: held.
-    clock.advance(5_000);
+    clock.advanceSync(5_000);
     assert.equal(flip(5), undefined);
-    clock.advance(5_000);
+    clock.advanceSync(5_000);
     assert.equal(damper.filter(healthEvent('all-down', 'web-2', 'http://localhost:9001', { healthy: 0 })), undefined);
     assert.equal(flip(6), undefined); // down again, at t = 30 s
     assert.equal(damper.suppressed, 3);
@@ -51,19 +52,19 @@ describe('flapping damper', () => {
     // Another server is not affected.
     assert.equal(flip(1, 'web-3', 'http://localhost:9002')?.flapping, undefined);
 
-    clock.advance(W - 1);
+    clock.advanceSync(W - 1);
     assert.equal(summaries.length, 0, 'no summary before the server is stable for W');
-    clock.advance(1);
+    clock.advanceSync(1);
     assert.equal(summaries.length, 1);
     const s = summaries[0];
     assert.equal(s?.event.type, 'server-down', 'summary carries the final state');
-    assert.equal(s?.event.time, clock.now());
+    assert.equal(s?.event.time, clock.epoch());
     assert.deepEqual(s?.flapping, { state: 'ended', changes: 7, spanMs: 30_000, windowMs: W });
     assert.deepEqual(damper.flapping(), []);
 
     // Back to normal: the next change passes.
     assert.equal(flip(7)?.flapping, undefined);
-    clock.advance(10 * W);
+    clock.advanceSync(10 * W);
     assert.equal(summaries.length, 1, 'exactly one summary');
   });
 
@@ -71,11 +72,11 @@ describe('flapping damper', () => {
     const { clock, summaries, flip } = setup();
     for (let i = 0; i < 5; i++) flip(i);
     for (let i = 5; i < 12; i++) {
-      clock.advance(W - 1_000);
+      clock.advanceSync(W - 1_000);
       assert.equal(flip(i), undefined);
     }
     assert.equal(summaries.length, 0);
-    clock.advance(W);
+    clock.advanceSync(W);
     assert.equal(summaries.length, 1);
     assert.equal(summaries[0]?.flapping?.changes, 12);
     assert.equal(summaries[0]?.event.type, 'server-up');
@@ -86,7 +87,7 @@ describe('flapping damper', () => {
     for (let i = 0; i < 5; i++) flip(i);
     damper.close();
     assert.equal(clock.pending, 0);
-    clock.advance(2 * W);
+    clock.advanceSync(2 * W);
     assert.equal(summaries.length, 0);
   });
 });

@@ -1,57 +1,8 @@
-// Test helpers for notify tests: a hand-driven clock, a recording logger, loopback receivers.
+// Test helpers for notify tests: a recording logger, loopback receivers.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock, TimerHandle } from '../../src/notify/clock.js';
 import type { NotifyLogger } from '../../src/notify/logger.js';
 import type { HealthEvent, HealthEventType } from '../../src/health/events.js';
-
-/** A clock that moves only when told to. */
-export class FakeClock implements Clock {
-  private t: number;
-  private seq = 0;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-
-  /** Starts at `start` epoch ms. */
-  constructor(start = Date.UTC(2025, 0, 15, 12, 0, 0)) {
-    this.t = start;
-  }
-
-  /** Current fake time. */
-  now(): number {
-    return this.t;
-  }
-
-  /** Schedules on fake time. */
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
-    return { id } as TimerHandle;
-  }
-
-  /** Cancels a fake timer. */
-  clearTimeout(h: TimerHandle): void {
-    this.timers.delete((h as { id: number }).id);
-  }
-
-  /** Moves time forward, firing due timers in order (including ones they schedule). */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (next === undefined || e[1].at < next[1].at)) next = e;
-      if (next === undefined) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-    }
-    this.t = end;
-  }
-
-  /** Pending timers. */
-  get pending(): number {
-    return this.timers.size;
-  }
-}
 
 /** One log line captured. */
 export interface LogEntry {
