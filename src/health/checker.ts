@@ -4,7 +4,7 @@ import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import type { HealthSettings } from './config.js';
 import { HealthError } from './errors.js';
 import type { HealthEvent, HealthEventType, HealthEvents } from './events.js';
-import type { HealthLogger } from './logger.js';
+import type { LogSink } from '../util/logger.js';
 import { PassiveDetector } from './passive.js';
 import { errorResult, probe, type ProbeResult } from './probe.js';
 import { SlowStart } from './slow-start.js';
@@ -22,7 +22,7 @@ export interface HealthCheckerOptions {
   /** Where server-down/up, all-down and recovered are published. */
   readonly events: HealthEvents;
   /** Transition log lines go here. */
-  readonly logger: HealthLogger;
+  readonly logger: LogSink;
   /** Time and timers (default: real ones). */
   readonly clock?: Clock;
   /** Uniform random in [0, 1), for interval jitter (default Math.random). */
@@ -84,7 +84,7 @@ export class HealthChecker {
   private readonly pool: Pool;
   private readonly settings: HealthSettings;
   private readonly events: HealthEvents;
-  private readonly logger: HealthLogger;
+  private readonly logger: LogSink;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly probeFn: ProbeFn;

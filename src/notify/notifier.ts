@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { MAX_RETRY_DELAY_S, type NotifierConfig } from './config.js';
 import { FlapDamper, type Damped } from './damping.js';
 import { NotifyError } from './errors.js';
-import type { NotifyLogger } from './logger.js';
+import type { LogSink } from '../util/logger.js';
 import type { BalancerInfo, Notification } from './notification.js';
 import { DeliveryQueue, type QueueStats } from './queue.js';
 import { withRetries } from './retry.js';
@@ -21,7 +21,7 @@ export interface NotifierOptions {
   readonly balancer: BalancerInfo;
   /** Resolved notifier configs (from resolveNotifications); may be empty. */
   readonly notifiers: readonly NotifierConfig[];
-  readonly logger: NotifyLogger;
+  readonly logger: LogSink;
   /** Injected in tests; the real clock otherwise. */
   readonly clock?: Clock;
 }
@@ -61,7 +61,7 @@ interface Lane {
 export class Notifier {
   private readonly lanes: Lane[];
   private readonly clock: Clock;
-  private readonly log: NotifyLogger;
+  private readonly log: LogSink;
   private readonly dispatcher = new Agent({ keepAliveTimeout: 4000, connections: 4 });
   private readonly listener = (e: HealthEvent): void => this.handle(e);
   private closed: Promise<CloseReport> | undefined;

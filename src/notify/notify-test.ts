@@ -5,7 +5,7 @@ import { createChannel } from './channels.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { NotifierConfig } from './config.js';
 import { NotifyError, type NotifyErrorCode } from './errors.js';
-import type { NotifyLogger } from './logger.js';
+import type { LogSink } from '../util/logger.js';
 import type { Notification } from './notification.js';
 
 /** The parts of the loaded config `notifyTest` reads (the runtime Config has them all). */
@@ -46,7 +46,7 @@ function testEvent(config: NotifyTestConfig, now: number): HealthEvent {
  * configured notifier at once: one attempt each, no retries, each notifier's own timeout, so
  * the CLI answers quickly. Bypasses events filters and damping. Never throws for a failed send.
  */
-export async function notifyTest(config: NotifyTestConfig, logger: NotifyLogger, clock: Clock = systemClock): Promise<NotifyTestResult[]> {
+export async function notifyTest(config: NotifyTestConfig, logger: LogSink, clock: Clock = systemClock): Promise<NotifyTestResult[]> {
   const dispatcher = new Agent({ connections: 2 });
   const balancer = { name: config.name, addr: config.addr };
   const n: Notification = { id: randomUUID(), event: testEvent(config, clock.epoch()), test: true };

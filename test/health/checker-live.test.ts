@@ -5,7 +5,8 @@ import { Upstream } from '../../src/balancer/upstream.js';
 import { HealthChecker } from '../../src/health/checker.js';
 import { HealthEvents, type HealthEvent } from '../../src/health/events.js';
 import { probe, type ProbeResult } from '../../src/health/probe.js';
-import { recordingLogger, settingsFrom, TestServer, waitFor } from './helpers.js';
+import { recordingLogger } from '../helpers/logger.js';
+import { settingsFrom, TestServer, waitFor } from './helpers.js';
 
 // Real servers, real sockets, real timers: small intervals, generous deadlines, no wall-clock assertions.
 
@@ -36,7 +37,7 @@ test('a killed server is marked down, a restarted one comes back after rise; eve
     assert.deepEqual(h.brief(), ['server-down 0 1/2']);
     assert.equal(h.events[0]!.reason, '2 failed checks, last: ECONNREFUSED');
     assert.equal(h.ups[0]!.available, false);
-    assert.ok(h.logger.lines.some((l) => l.msg === `server ${a.url} down: 2 failed checks, last: ECONNREFUSED`));
+    assert.ok(h.logger.entries.some((l) => l.msg === `server ${a.url} down: 2 failed checks, last: ECONNREFUSED`));
 
     await b.stop();
     await waitFor(() => h.events.length >= 3, 'all down');

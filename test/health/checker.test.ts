@@ -5,10 +5,11 @@ import { Pool } from '../../src/balancer/pool.js';
 import { Upstream } from '../../src/balancer/upstream.js';
 import { HealthChecker, type ProbeFn } from '../../src/health/checker.js';
 import { HealthEvents, type HealthEvent } from '../../src/health/events.js';
-import type { HealthLogger } from '../../src/health/logger.js';
+import type { LogSink } from '../../src/util/logger.js';
 import type { ProbeResult } from '../../src/health/probe.js';
 import { FakeClock } from '../helpers/clock.js';
-import { recordingLogger, settingsFrom } from './helpers.js';
+import { recordingLogger } from '../helpers/logger.js';
+import { settingsFrom } from './helpers.js';
 
 const OK: ProbeResult = { ok: true };
 const REFUSED: ProbeResult = { ok: false, code: 'E_PROBE_CONNECT', reason: 'ECONNREFUSED' };
@@ -117,7 +118,7 @@ test('fall: a server goes down after 3 failed checks; event, log line and pool f
   assert.equal(a.available, false);
   assert.deepEqual(h.brief(), ['server-down 9001 1/2: 3 failed checks, last: ECONNREFUSED']);
   assert.equal(h.events[0]!.time, h.clock.epoch());
-  const line = h.logger.lines.find((l) => l.level === 'warn');
+  const line = h.logger.entries.find((l) => l.level === 'warn');
   assert.equal(line?.msg, 'server http://localhost:9001 down: 3 failed checks, last: ECONNREFUSED');
   const reason = '3 failed checks, last: ECONNREFUSED';
   assert.deepEqual(line?.obj, { server: a.addr, name: a.name, reason, source: 'active', healthy: 1, total: 2 });
@@ -225,7 +226,7 @@ test('active and passive together: one event per change of availability', async 
   await h.clock.advance(30_000); // ejection ends, still down by checks: no event
   assert.equal(a.available, false);
   assert.equal(h.events.length, 1);
-  assert.ok(h.logger.lines.some((l) => l.msg === 'server http://localhost:9001 ejection of 30 s ended; still out: down by health checks'));
+  assert.ok(h.logger.entries.some((l) => l.msg === 'server http://localhost:9001 ejection of 30 s ended; still out: down by health checks'));
   h.answer.set(a, OK);
   await h.clock.advance(2000);
   assert.deepEqual(h.brief().slice(1), ['server-up 9001 2/2: 2 passed checks']);
@@ -239,7 +240,7 @@ test('maxEjectionPercent: the second of two servers is not ejected; the refusal 
   for (let i = 0; i < 9; i++) h.checker.reportFailure(b, 'ECONNREFUSED');
   assert.equal(a.available, false);
   assert.equal(b.available, true);
-  const warns = h.logger.lines.filter((l) => l.msg.startsWith('server http://localhost:9002 failing'));
+  const warns = h.logger.entries.filter((l) => l.msg.startsWith('server http://localhost:9002 failing'));
   assert.equal(warns.length, 1);
   assert.match(warns[0]!.msg, /not ejected: 1 of 2 servers already out \(maxEjectionPercent 50\)/);
   await h.checker.stop();
@@ -291,11 +292,11 @@ test('backups: traffic moving to backups and back is logged', async () => {
   h.answer.set(a, REFUSED);
   await h.clock.advance(1000);
   assert.equal(h.pool.acquire({ clientAddress: '' }), b);
-  assert.ok(h.logger.lines.some((l) => l.msg === 'all primary servers down: backup servers take requests'));
+  assert.ok(h.logger.entries.some((l) => l.msg === 'all primary servers down: backup servers take requests'));
   assert.deepEqual(h.brief(), ['server-down 9001 1/2: 1 failed check, last: ECONNREFUSED'], 'a backup still serves: not all-down');
   h.answer.set(a, OK);
   await h.clock.advance(1000);
-  assert.ok(h.logger.lines.some((l) => l.msg === 'primary servers take requests again'));
+  assert.ok(h.logger.entries.some((l) => l.msg === 'primary servers take requests again'));
   await h.checker.stop();
 });
 
@@ -359,7 +360,7 @@ test('a throwing event listener does not stop health checking', async () => {
   h.answer.set(a, OK);
   await h.clock.advance(1000);
   assert.equal(a.available, true);
-  assert.ok(h.logger.lines.some((l) => l.msg === 'health event listener threw'));
+  assert.ok(h.logger.entries.some((l) => l.msg === 'health event listener threw'));
   await h.checker.stop();
 });
 
@@ -372,8 +373,8 @@ test('reports about servers of another pool (e.g. before a reload) are ignored',
   await h.checker.stop();
 });
 
-test('a pino logger fits HealthLogger', () => {
-  const logger: HealthLogger = pino({ enabled: false });
+test('a pino logger fits LogSink', () => {
+  const logger: LogSink = pino({ enabled: false });
   logger.info({ a: 1 }, 'ok');
 });
 

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { healthCheckSchema, resolveHealthConfig, type HealthSettings } from '../../src/health/config.js';
-import type { HealthLogger } from '../../src/health/logger.js';
 
 /** Polls `cond` until true; fails after a generous deadline (busy CI machines). */
 export async function waitFor(cond: () => boolean, what: string, deadlineMs = 15_000): Promise<void> {
@@ -10,23 +9,6 @@ export async function waitFor(cond: () => boolean, what: string, deadlineMs = 15
     if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** Log lines captured by a test logger. */
-export interface LogLine {
-  readonly level: 'info' | 'warn';
-  readonly obj: object;
-  readonly msg: string;
-}
-
-/** A logger that remembers every line. */
-export function recordingLogger(): HealthLogger & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  return {
-    lines,
-    info: (obj, msg) => lines.push({ level: 'info', obj, msg }),
-    warn: (obj, msg) => lines.push({ level: 'warn', obj, msg }),
-  };
 }
 
 /** Health settings from a partial `healthCheck` object (as written in the config), interval in ms. */

@@ -1,26 +1,7 @@
-// Test helpers for notify tests: a recording logger, loopback receivers.
+// Test helpers for notify tests: loopback receivers, health events, notifier configs.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { NotifyLogger } from '../../src/notify/logger.js';
 import type { HealthEvent, HealthEventType } from '../../src/health/events.js';
-
-/** One log line captured. */
-export interface LogEntry {
-  readonly level: 'info' | 'warn' | 'error' | 'debug';
-  readonly obj: Record<string, unknown>;
-  readonly msg: string;
-}
-
-/** A logger that keeps every line. */
-export function recordingLogger(): NotifyLogger & { entries: LogEntry[] } {
-  const entries: LogEntry[] = [];
-  const at =
-    (level: LogEntry['level']) =>
-    (obj: Record<string, unknown>, msg: string): void => {
-      entries.push({ level, obj, msg });
-    };
-  return { entries, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
-}
 
 /** A request a receiver got. */
 export interface Received {

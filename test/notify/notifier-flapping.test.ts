@@ -4,7 +4,8 @@ import { HealthEvents } from '../../src/health/events.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import type { WebhookBody } from '../../src/notify/payload.js';
 import { FakeClock } from '../helpers/clock.js';
-import { healthEvent, notifiers, recordingLogger, startReceiver, waitFor } from './helpers.js';
+import { recordingLogger } from '../helpers/logger.js';
+import { healthEvent, notifiers, startReceiver, waitFor } from './helpers.js';
 
 describe('Notifier with flapping damping (injected clock)', () => {
   const cleanup: (() => Promise<unknown>)[] = [];

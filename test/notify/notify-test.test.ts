@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { WebhookBody } from '../../src/notify/payload.js';
 import { formatNotifyTestResults, notifyTest, notifyTestExitCode } from '../../src/notify/notify-test.js';
-import { deadPort, notifiers, recordingLogger, startFakeTelegram, startReceiver } from './helpers.js';
+import { recordingLogger } from '../helpers/logger.js';
+import { deadPort, notifiers, startFakeTelegram, startReceiver } from './helpers.js';
 
 describe('notifyTest', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -66,9 +67,9 @@ describe('notifyTest', () => {
 });
 
 describe('logger', () => {
-  it('a pino logger fits NotifyLogger (the CLI passes its own)', async () => {
+  it('a pino logger fits LogSink (the CLI passes its own)', async () => {
     const { pino } = await import('pino');
-    const logger: import('../../src/notify/logger.js').NotifyLogger = pino({ level: 'silent' });
+    const logger: import('../../src/util/logger.js').LogSink = pino({ level: 'silent' });
     const results = await notifyTest({ name: 'edge', addr: ':8000', notifications: [] }, logger);
     assert.deepEqual(results, []);
   });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { HealthEvents } from '../../src/health/events.js';
 import { Notifier } from '../../src/notify/notifier.js';
-import { healthEvent, notifiers, recordingLogger, startFakeTelegram, waitFor } from './helpers.js';
+import { recordingLogger } from '../helpers/logger.js';
+import { healthEvent, notifiers, startFakeTelegram, waitFor } from './helpers.js';
 
 const balancer = { name: 'edge', addr: ':8000' };
 const TOKEN = '123456:TEST-token_x';

@@ -5,7 +5,8 @@ import { HealthEvents } from '../../src/health/events.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import type { WebhookBody } from '../../src/notify/payload.js';
 import { verifySignature } from '../../src/notify/signature.js';
-import { healthEvent, notifiers, recordingLogger, startReceiver, waitFor } from './helpers.js';
+import { recordingLogger } from '../helpers/logger.js';
+import { healthEvent, notifiers, startReceiver, waitFor } from './helpers.js';
 
 const balancer = { name: 'edge', addr: '127.0.0.1:8000' };
 
