@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { canonicalAlgorithm, type AlgorithmName } from '../balancer/algorithms.js';
 import type { AlgorithmOptions } from '../balancer/selector.js';
-import { BalancerError, type ErrorCode } from '../util/errors.js';
+import { BalancerError, type ConfigErrorCode } from '../util/errors.js';
 import { formatIssue } from './format.js';
 import { healthCheckSchema, resolveHealthConfig, type HealthSettings } from '../health/config.js';
 import { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from '../health/retry-budget.js';
@@ -51,7 +51,7 @@ export interface Config {
 export class ConfigError extends BalancerError {
   /** Creates a config error listing every problem found. */
   constructor(
-    code: ErrorCode,
+    override readonly code: ConfigErrorCode,
     readonly problems: readonly string[],
   ) {
     super(code, problems.join('\n'));

@@ -1,16 +1,13 @@
-/** Stable codes of errors the health modules throw; messages may change, codes do not. */
-export type HealthErrorCode =
-  /** `start()` on a checker that was stopped: build a new one instead. */
-  'E_HEALTH_STOPPED';
+import { BalancerError, type HealthErrorCode } from '../util/errors.js';
 
-/** An error with a stable code, thrown by the health modules. */
-export class HealthError extends Error {
-  /** Creates an error with a stable code. */
+/** An error the health modules throw; its code is one of the health codes in src/util/errors.ts. */
+export class HealthError extends BalancerError {
+  /** Creates an error with a stable health code. */
   constructor(
-    readonly code: HealthErrorCode,
+    override readonly code: HealthErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'HealthError';
   }
 }

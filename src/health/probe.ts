@@ -3,23 +3,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { ActiveCheckSettings } from './config.js';
 import { statusMatches } from './status-range.js';
-
-/** Stable codes of probe failures; reasons are for humans and may change. */
-export type ProbeFailureCode =
-  /** No connection: ECONNREFUSED, EHOSTUNREACH, ENOTFOUND, ECONNRESET... */
-  | 'E_PROBE_CONNECT'
-  /** TLS handshake or certificate failure. */
-  | 'E_PROBE_TLS'
-  /** The whole probe took longer than the timeout. */
-  | 'E_PROBE_TIMEOUT'
-  /** The status is not one of the expected ones. */
-  | 'E_PROBE_STATUS'
-  /** The body does not contain the expected substring. */
-  | 'E_PROBE_BODY'
-  /** The server did not speak HTTP. */
-  | 'E_PROBE_PROTOCOL'
-  /** The caller cancelled the probe (checker stopping). */
-  | 'E_PROBE_ABORTED';
+import type { ProbeFailureCode } from '../util/errors.js';
 
 /** Result of one probe. */
 export type ProbeResult =

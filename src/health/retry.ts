@@ -1,3 +1,4 @@
+import type { RetryRefusal } from '../util/errors.js';
 import type { RetryBudget } from './retry-budget.js';
 
 /** Request bodies up to this size are buffered so the request can be replayed to another server. */
@@ -31,14 +32,6 @@ export interface RetryInput {
   /** Attempts made so far, this one included (1 after the first failure). */
   readonly attempts: number;
 }
-
-/** Stable codes for "do not retry". */
-export type RetryRefusal =
-  | 'E_RETRY_AFTER_RESPONSE'
-  | 'E_RETRY_NOT_IDEMPOTENT'
-  | 'E_RETRY_BODY_NOT_KEPT'
-  | 'E_RETRY_ATTEMPTS'
-  | 'E_RETRY_BUDGET';
 
 /** Retry or not, with the reason when not. */
 export type RetryDecision =

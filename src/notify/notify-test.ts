@@ -4,7 +4,8 @@ import type { HealthEvent } from '../health/events.js';
 import { createChannel } from './channels.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { NotifierConfig } from './config.js';
-import { NotifyError, type NotifyErrorCode } from './errors.js';
+import { NotifyError } from './errors.js';
+import type { NotifyErrorCode } from '../util/errors.js';
 import type { LogSink } from '../util/logger.js';
 import type { Notification } from './notification.js';
 
