@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { canonicalAlgorithm, type AlgorithmName } from '../balancer/algorithms.js';
 import type { AlgorithmOptions } from '../balancer/selector.js';
 import { BalancerError, type ConfigErrorCode } from '../util/errors.js';
+import { toMs } from './fields.js';
 import { formatIssue } from './format.js';
 import { healthCheckSchema, resolveHealthConfig, type HealthSettings } from '../health/config.js';
 import { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from '../health/retry-budget.js';
@@ -117,25 +118,24 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
   const algorithm = canonicalAlgorithm(file.algorithm);
   // Both were validated by the schema; these guards keep the types honest.
   if (typeof listen === 'string' || algorithm === undefined) throw new Error('unreachable: schema accepted bad value');
-  const s = (n: number) => Math.round(n * 1000);
   return {
     file: path,
     name: file.name,
     addr: file.addr,
     listen,
     algorithm,
-    healthCheckIntervalMs: s(file.healthCheckDelay),
+    healthCheckIntervalMs: toMs(file.healthCheckDelay),
     algorithmOptions: {
-      decayMs: s(file.algorithmOptions.decay),
-      failurePenaltyMs: s(file.algorithmOptions.failurePenalty),
+      decayMs: toMs(file.algorithmOptions.decay),
+      failurePenaltyMs: toMs(file.algorithmOptions.failurePenalty),
       ...(file.algorithmOptions.maxInflight !== undefined ? { maxInflight: file.algorithmOptions.maxInflight } : {}),
     },
     trustedProxies: file.trustedProxies,
     timeouts: {
-      connectMs: s(file.timeouts.connect),
-      responseHeadersMs: s(file.timeouts.responseHeaders),
-      idleMs: s(file.timeouts.idle),
-      shutdownMs: s(file.timeouts.shutdown),
+      connectMs: toMs(file.timeouts.connect),
+      responseHeadersMs: toMs(file.timeouts.responseHeaders),
+      idleMs: toMs(file.timeouts.idle),
+      shutdownMs: toMs(file.timeouts.shutdown),
     },
     servers: file.servers.map((sv) => ({
       addr: sv.addr,
@@ -143,7 +143,7 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
       weight: sv.weight ?? sv.weigth ?? 1,
       backup: sv.backup ?? false,
     })),
-    health: resolveHealthConfig(file.healthCheck, s(file.healthCheckDelay)),
+    health: resolveHealthConfig(file.healthCheck, toMs(file.healthCheckDelay)),
     retries: {
       attempts: file.retries.attempts,
       budget: { ...DEFAULT_RETRY_BUDGET, ratio: file.retries.budget, minPerSecond: file.retries.minPerSecond },

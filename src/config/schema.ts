@@ -6,25 +6,11 @@ import { notificationsSchema } from '../notify/config.js';
 import { backupField, healthCheckField } from '../health/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../health/retry-budget.js';
+import { isHttpUrl, noDuplicates, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
-const positive = (what: string) =>
-  z.number({ error: `must be a positive number: ${what}` }).positive({ message: `is not a positive number (${what})` });
 
-const seconds = (what: string, dflt: number) =>
-  positive(`${what}, in seconds; fractions allowed`).default(dflt).meta({ description: `${what}, in seconds (default ${dflt})` });
-
-const httpUrl = z.string().refine(
-  (s) => {
-    try {
-      const u = new URL(s);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && /^https?:\/\//i.test(s) && u.hostname !== '';
-    } catch {
-      return false;
-    }
-  },
-  { message: 'is not an http:// or https:// URL' },
-);
+const httpUrl = z.string().refine(isHttpUrl, { message: NOT_HTTP_URL });
 
 const weight = positive('a weight; fractions allowed, default 1');
 
@@ -139,26 +125,16 @@ export const configSchema = z
     servers: z
       .array(serverSchema)
       .min(1, { message: 'is empty (at least one server is required)' })
-      .superRefine((servers, ctx) => {
-        const seen = new Map<string, number>();
-        servers.forEach((s, i) => {
-          let key: string;
+      .superRefine(
+        noDuplicates<ServerFile, 'addr'>('servers', 'addr', (s) => {
           try {
-            key = new URL(s.addr).origin + new URL(s.addr).pathname;
+            const u = new URL(s.addr);
+            return u.origin + u.pathname;
           } catch {
-            return;
+            return undefined;
           }
-          const first = seen.get(key);
-          if (first !== undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [i, 'addr'],
-              input: s.addr,
-              message: `is a duplicate of servers[${first}].addr`,
-            });
-          } else seen.set(key, i);
-        });
-      })
+        }),
+      )
       .meta({ description: 'Backend servers, at least one' }),
   })
   .meta({ title: 'Balancer config', description: 'Config file of the balancer HTTP load balancer' });

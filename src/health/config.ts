@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rangeField, secondsField, toMs, wholeNumberField } from '../config/fields.js';
 import { parseStatusSpec, type StatusRange } from './status-range.js';
 
 // Defaults follow what users of the big balancers expect:
@@ -12,28 +13,19 @@ import { parseStatusSpec, type StatusRange } from './status-range.js';
 // from probing in lockstep at no cost.
 
 // Custom messages are predicate phrases: the config formatter prints `path: <found> <phrase>`.
-
-const number = (what: string) => z.number({ error: `must be a number: ${what}` });
+// The healthCheck wording: "must be a number: <what>" for the wrong type, short range phrases.
 
 const seconds = (what: string, dflt: number, allowZero = false) =>
-  number(`${what}, in seconds`)
-    .refine((n) => Number.isFinite(n) && (allowZero ? n >= 0 : n > 0), {
-      message: allowZero ? `is not zero or a positive number of seconds` : `is not a positive number of seconds`,
-    })
-    .default(dflt)
-    .meta({ description: `${what}, in seconds (default ${dflt})` });
+  secondsField(what, dflt, { allowZero }, {
+    type: `must be a number: ${what}, in seconds`,
+    range: allowZero ? `is not zero or a positive number of seconds` : `is not a positive number of seconds`,
+  });
 
 const count = (what: string, dflt: number, min: number) =>
-  number(what)
-    .refine((n) => Number.isInteger(n) && n >= min, { message: `is not a whole number of at least ${min}` })
-    .default(dflt)
-    .meta({ description: `${what} (default ${dflt})` });
+  wholeNumberField(what, dflt, min, undefined, { type: `must be a number: ${what}`, range: `is not a whole number of at least ${min}` });
 
 const ranged = (what: string, dflt: number, min: number, max: number) =>
-  number(what)
-    .refine((n) => Number.isFinite(n) && n >= min && n <= max, { message: `is not between ${min} and ${max}` })
-    .default(dflt)
-    .meta({ description: `${what} (default ${dflt})` });
+  rangeField(what, dflt, min, max, { type: `must be a number: ${what}`, range: `is not between ${min} and ${max}` });
 
 const statusSpec = z
   .union([z.number(), z.string(), z.array(z.union([z.number(), z.string()]))], {
@@ -44,7 +36,7 @@ const statusSpec = z
     if (typeof r === 'string') ctx.addIssue({ code: 'custom', input: v, message: r });
   });
 
-const statusCode = number('an HTTP status, 400 to 599').refine((n) => Number.isInteger(n) && n >= 400 && n <= 599, {
+const statusCode = z.number({ error: 'must be a number: an HTTP status, 400 to 599' }).refine((n) => Number.isInteger(n) && n >= 400 && n <= 599, {
   message: 'is not an HTTP error status (400 to 599)',
 });
 
@@ -172,7 +164,6 @@ export interface HealthSettings {
 /** Turns a validated `healthCheck` object (or nothing: all defaults) into runtime settings. */
 export function resolveHealthConfig(file: HealthCheckFile | undefined, intervalMs: number): HealthSettings {
   const f = file ?? healthCheckSchema.parse({});
-  const ms = (s: number) => Math.round(s * 1000);
   const expectStatus = parseStatusSpec(f.expectStatus);
   // The schema already rejected bad specs; this guard keeps the types honest.
   if (typeof expectStatus === 'string') throw new Error('unreachable: schema accepted a bad expectStatus');
@@ -182,7 +173,7 @@ export function resolveHealthConfig(file: HealthCheckFile | undefined, intervalM
       type: f.type,
       path: f.path,
       intervalMs,
-      timeoutMs: ms(f.timeout),
+      timeoutMs: toMs(f.timeout),
       expectStatus,
       expectBody: f.expectBody,
       rise: f.rise,
@@ -191,12 +182,12 @@ export function resolveHealthConfig(file: HealthCheckFile | undefined, intervalM
     },
     passive: {
       maxFails: f.passive.maxFails,
-      failWindowMs: ms(f.passive.failWindow),
+      failWindowMs: toMs(f.passive.failWindow),
       statuses: new Set(f.passive.statuses),
-      baseEjectionMs: ms(f.passive.baseEjection),
-      maxEjectionMs: ms(f.passive.maxEjection),
+      baseEjectionMs: toMs(f.passive.baseEjection),
+      maxEjectionMs: toMs(f.passive.maxEjection),
       maxEjectionPercent: f.passive.maxEjectionPercent,
     },
-    slowStartMs: ms(f.slowStart),
+    slowStartMs: toMs(f.slowStart),
   };
 }

@@ -1,4 +1,5 @@
 import { z, type core } from 'zod';
+import { isHttpUrl, noDuplicates, NOT_HTTP_URL, secondsField, toMs, wholeNumberField } from '../config/fields.js';
 import { formatIssue, formatPath } from '../config/format.js';
 import { HEALTH_EVENT_TYPES, type HealthEventType } from '../health/events.js';
 import { substituteEnv, type Env } from './env.js';
@@ -39,35 +40,23 @@ export const RESERVED_HEADERS: readonly string[] = [
 
 const TOKEN_CHARS = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+// The notifications wording: the field's purpose in parentheses after the range phrase.
 const seconds = (what: string, dflt: number, max: number) =>
-  z
-    .number({ error: `must be a number of seconds: ${what}` })
-    .refine((n) => Number.isFinite(n) && n > 0 && n <= max, {
-      message: `is not a number of seconds above 0 and at most ${max} (${what})`,
-    })
-    .default(dflt)
-    .meta({ description: `${what}, in seconds (default ${dflt})` });
+  secondsField(what, dflt, { max }, {
+    type: `must be a number of seconds: ${what}`,
+    range: `is not a number of seconds above 0 and at most ${max} (${what})`,
+  });
 
-const wholeNumber = (what: string, min: number, max: number, dflt: number) =>
-  z
-    .number({ error: `must be a whole number: ${what}` })
-    .refine((n) => Number.isInteger(n) && n >= min && n <= max, {
-      message: `is not a whole number from ${min} to ${max} (${what})`,
-    })
-    .default(dflt)
-    .meta({ description: `${what} (default ${dflt})` });
+const wholeNumber = (what: string, dflt: number, min: number, max: number) =>
+  wholeNumberField(what, dflt, min, max, {
+    type: `must be a whole number: ${what}`,
+    range: `is not a whole number from ${min} to ${max} (${what})`,
+  });
 
 /** Why a string is not a usable http(s) URL for notifications, or undefined when it is. */
 function urlProblem(s: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    return 'is not an http:// or https:// URL';
-  }
-  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || !/^https?:\/\//i.test(s) || u.hostname === '') {
-    return 'is not an http:// or https:// URL';
-  }
+  if (!isHttpUrl(s)) return NOT_HTTP_URL;
+  const u = new URL(s);
   if (u.username !== '' || u.password !== '') return 'has a user name or password in it; put credentials in "headers" instead';
   return undefined;
 }
@@ -91,7 +80,7 @@ const events = z
 export const flappingSchema = z
   .strictObject({
     enabled: z.boolean().default(true).meta({ description: 'Damp flapping servers (default true)' }),
-    changes: wholeNumber('More up/down changes than this within the window is flapping', 1, 1000, DEFAULT_FLAP_CHANGES),
+    changes: wholeNumber('More up/down changes than this within the window is flapping', DEFAULT_FLAP_CHANGES, 1, 1000),
     window: seconds('Flapping window; also how long a flapping server must stay stable', DEFAULT_FLAP_WINDOW_S, 86400),
   })
   .meta({ description: 'Flapping damping, per server' });
@@ -101,9 +90,9 @@ const common = {
   name: z.string().min(1).optional().meta({ description: 'Name in logs and notify-test output (default "<type>-<n>", n from 1)' }),
   events,
   timeout: seconds('Time for one delivery attempt', DEFAULT_TIMEOUT_S, 300),
-  retries: wholeNumber('Retries after a failed attempt', 0, 20, DEFAULT_RETRIES),
+  retries: wholeNumber('Retries after a failed attempt', DEFAULT_RETRIES, 0, 20),
   retryDelay: seconds(`Wait before the first retry; doubles per retry, at most ${MAX_RETRY_DELAY_S} s`, DEFAULT_RETRY_DELAY_S, MAX_RETRY_DELAY_S),
-  queueSize: wholeNumber('Messages held while the receiver is slow or down; beyond it the oldest are dropped', 1, 10000, DEFAULT_QUEUE_SIZE),
+  queueSize: wholeNumber('Messages held while the receiver is slow or down; beyond it the oldest are dropped', DEFAULT_QUEUE_SIZE, 1, 10000),
   flapping: flappingSchema.prefault({}),
 };
 
@@ -159,16 +148,7 @@ export const notifierSchema = z.discriminatedUnion('type', [webhookSchema, teleg
 /** The config's `notifications` array: splice in as `notifications: notificationsSchema`. */
 export const notificationsSchema = z
   .array(notifierSchema)
-  .superRefine((list, ctx) => {
-    const seen = new Map<string, number>();
-    list.forEach((n, i) => {
-      if (n.name === undefined) return;
-      const first = seen.get(n.name);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: [i, 'name'], input: n.name, message: `is a duplicate of notifications[${first}].name` });
-      } else seen.set(n.name, i);
-    });
-  })
+  .superRefine(noDuplicates<z.output<typeof notifierSchema>, 'name'>('notifications', 'name', (n) => n.name))
   .default([])
   .meta({ description: 'Where to send health notifications (default none)' });
 
@@ -210,16 +190,15 @@ export type NotifierConfig = WebhookNotifierConfig | TelegramNotifierConfig;
 
 /** Turns the validated `notifications` array into runtime configs (ms, default names). */
 export function resolveNotifications(file: NotificationsFile): NotifierConfig[] {
-  const ms = (s: number) => Math.round(s * 1000);
   return file.map((n, i): NotifierConfig => {
     const c: CommonNotifierConfig = {
       name: n.name ?? `${n.type}-${i + 1}`,
       events: [...new Set(n.events)],
-      timeoutMs: ms(n.timeout),
+      timeoutMs: toMs(n.timeout),
       retries: n.retries,
-      retryDelayMs: ms(n.retryDelay),
+      retryDelayMs: toMs(n.retryDelay),
       queueSize: n.queueSize,
-      flapping: n.flapping.enabled ? { changes: n.flapping.changes, windowMs: ms(n.flapping.window) } : undefined,
+      flapping: n.flapping.enabled ? { changes: n.flapping.changes, windowMs: toMs(n.flapping.window) } : undefined,
     };
     if (n.type === 'webhook') return { ...c, type: 'webhook', url: n.url, secret: n.secret, headers: n.headers };
     return { ...c, type: 'telegram', botToken: n.botToken, chatId: n.chatId, apiBase: n.apiBase.replace(/\/+$/, '') };
