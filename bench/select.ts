@@ -5,23 +5,14 @@ import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf
 import { ALGORITHM_NAMES, SELECTORS } from '../src/balancer/algorithms.js';
 import type { PickRequest, Selector, SelectorDeps } from '../src/balancer/selector.js';
 import { Upstream } from '../src/balancer/upstream.js';
+// Seeded PRNG, so runs are comparable; shared with the tests (dev-only code, kept out of src/).
+import { mulberry32 } from '../test/balancer/helpers.js';
 
 const SIZES = [4, 64, 1024];
 // Requests kept in flight, so the load-aware algorithms see real, changing in-flight counts.
 const CONCURRENCY = 16;
 const WARMUP = 200_000;
 const MIN_MS = 300;
-
-// Deterministic PRNG (mulberry32), so runs are comparable.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const REQUESTS: PickRequest[] = Array.from({ length: 4096 }, (_, i) => ({
   clientAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
@@ -97,7 +88,7 @@ async function measurePicks(name: string, n: number): Promise<PickCost> {
   const factory = name === NGINX_SCAN ? () => new NginxScan() : SELECTORS[name as keyof typeof SELECTORS];
   if (!factory) return { ns: NaN, gcPerMillion: NaN };
   const clock = { t: 0 };
-  const deps: SelectorDeps = { random: prng(1), now: () => clock.t };
+  const deps: SelectorDeps = { random: mulberry32(1), now: () => clock.t };
   const sel: Selector = factory(deps, {});
   const servers = makeServers(n);
   sel.configure?.(servers);
@@ -127,7 +118,7 @@ function usPerUpdate(change: 'availability' | 'weight'): (name: string, n: numbe
   return (name, n) => {
     const factory = name === NGINX_SCAN ? () => new NginxScan() : SELECTORS[name as keyof typeof SELECTORS];
     if (!factory) return NaN;
-    const sel: Selector = factory({ random: prng(2), now: () => 0 }, {});
+    const sel: Selector = factory({ random: mulberry32(2), now: () => 0 }, {});
     const servers = makeServers(n);
     sel.configure?.(servers);
     sel.update(servers);

@@ -6,7 +6,8 @@ import { HealthChecker } from '../../src/health/checker.js';
 import { HealthEvents, type HealthEvent } from '../../src/health/events.js';
 import { probe, type ProbeResult } from '../../src/health/probe.js';
 import { recordingLogger } from '../helpers/logger.js';
-import { settingsFrom, TestServer, waitFor } from './helpers.js';
+import { settingsFrom, TestServer } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Real servers, real sockets, real timers: small intervals, generous deadlines, no wall-clock assertions.
 

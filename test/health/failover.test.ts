@@ -4,7 +4,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../../src/testservers/server.js';
-import { backends, closeAll, get, servedBy, startBalancer, waitFor, type BalancerProcess } from '../helpers/cluster.js';
+import { backends, closeAll, get, servedBy, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface Sample {
   readonly at: number;
@@ -45,8 +46,8 @@ async function logTime(b: BalancerProcess, prefix: string | RegExp, after: numbe
       at = Number(line?.time ?? 0);
       return line !== undefined;
     },
-    30_000,
     `log "${prefix}"`,
+    30_000,
   );
   return at;
 }
@@ -71,7 +72,7 @@ describe('failover and recovery', () => {
     let restarted: TestServer | undefined;
     const load = steadyLoad(b.url, 8);
     try {
-      await waitFor(() => load.samples.length > 300, 20_000, 'load to start');
+      await waitFor(() => load.samples.length > 300, 'load to start', 20_000);
       const killedAt = Date.now();
       await victim.close();
       const downAt = await logTime(b, `server ${victim.url} down`, killedAt);
@@ -80,7 +81,7 @@ describe('failover and recovery', () => {
 
       // Passive checks usually eject it first; wait until active checks have seen the outage too.
       await logTime(b, new RegExp(`^server ${victim.url} .*${FALL} failed checks`), killedAt);
-      await waitFor(() => load.samples.filter((s) => s.at > downAt).length > 300, 20_000, 'load while down');
+      await waitFor(() => load.samples.filter((s) => s.at > downAt).length > 300, 'load while down', 20_000);
       const restartedAt = Date.now();
       restarted = await startTestServer({ name: victim.name, port: victim.port });
       const upAt = await logTime(b, `server ${victim.url} up`, restartedAt);
@@ -92,7 +93,7 @@ describe('failover and recovery', () => {
           .join('\n');
       assert.ok(upAt - restartedAt <= upBound, `back after ${upAt - restartedAt} ms (bound ${upBound} ms); restarted at ${restartedAt - killedAt} ms:\n${history()}`);
 
-      await waitFor(() => Date.now() > upAt + SLOW_START_S * 1000 + 1000, 30_000, 'slow start to end');
+      await waitFor(() => Date.now() > upAt + SLOW_START_S * 1000 + 1000, 'slow start to end', 30_000);
       await load.stop();
 
       const failed = load.samples.filter((s) => s.status !== 200);
@@ -135,12 +136,12 @@ describe('failover and recovery', () => {
       assert.equal((await get(`${b.url}/`)).status, 200);
       await closeAll(servers);
       let last = await get(`${b.url}/`);
-      await waitFor(async () => (last = await get(`${b.url}/`)).status === 503, 20_000, '503');
+      await waitFor(async () => (last = await get(`${b.url}/`)).status === 503, '503', 20_000);
       assert.ok(Number(last.headers['retry-after']) >= 1, `Retry-After: ${String(last.headers['retry-after'])}`);
       assert.match(last.body, /no server available/);
       await logTime(b, 'all servers down', 0);
       back = await startTestServer({ name: 'server-2', port: (servers[1] as TestServer).port });
-      await waitFor(async () => (last = await get(`${b.url}/`)).status === 200, 20_000, 'recovery');
+      await waitFor(async () => (last = await get(`${b.url}/`)).status === 200, 'recovery', 20_000);
       assert.equal(servedBy(last), 'server-2');
     } finally {
       await b.stop();
@@ -166,7 +167,7 @@ describe('failover and recovery', () => {
         assert.equal(post.status, 200);
         assert.equal(post.body, `payload ${i}`);
       }
-      await waitFor(() => b.logs.some((l) => String(l.msg).startsWith('retrying on')), 10_000, 'retry log line');
+      await waitFor(() => b.logs.some((l) => String(l.msg).startsWith('retrying on')), 'retry log line', 10_000);
     } finally {
       await b.stop();
       await closeAll(servers);
@@ -224,7 +225,7 @@ describe('failover and recovery', () => {
       for (let i = 0; i < 10; i++) assert.equal(servedBy(await get(`${b.url}/`)), backup.name);
       back = await startTestServer({ name: primary.name, port: primary.port });
       let last = '';
-      await waitFor(async () => (last = servedBy(await get(`${b.url}/`))) === primary.name, 20_000, 'primary back');
+      await waitFor(async () => (last = servedBy(await get(`${b.url}/`))) === primary.name, 'primary back', 20_000);
       for (let i = 0; i < 10; i++) assert.equal(servedBy(await get(`${b.url}/`)), primary.name);
     } finally {
       await b.stop();

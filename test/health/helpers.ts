@@ -2,15 +2,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { healthCheckSchema, resolveHealthConfig, type HealthSettings } from '../../src/health/config.js';
 
-/** Polls `cond` until true; fails after a generous deadline (busy CI machines). */
-export async function waitFor(cond: () => boolean, what: string, deadlineMs = 15_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Health settings from a partial `healthCheck` object (as written in the config), interval in ms. */
 export function settingsFrom(healthCheck: object, intervalMs: number): HealthSettings {
   return resolveHealthConfig(healthCheckSchema.parse(healthCheck), intervalMs);

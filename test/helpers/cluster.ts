@@ -10,16 +10,6 @@ import { startTestServers, type TestServer } from '../../src/testservers/server.
 /** Path of the built CLI. */
 export const CLI = new URL('../../src/cli.js', import.meta.url).pathname;
 
-/** Polls `cond` until it holds or `timeoutMs` passes (generous deadlines, no fixed sleeps). */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** A balancer process under test. */
 export interface BalancerProcess {
   readonly url: string;

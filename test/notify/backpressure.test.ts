@@ -3,7 +3,8 @@ import { after, describe, it } from 'node:test';
 import { HealthEvents } from '../../src/health/events.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import { recordingLogger } from '../helpers/logger.js';
-import { deadPort, healthEvent, notifiers, startReceiver, waitFor } from './helpers.js';
+import { deadPort, healthEvent, notifiers, startReceiver } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const balancer = { name: 'edge', addr: ':8000' };
 
@@ -41,7 +42,7 @@ describe('slow and dead receivers', () => {
     assert.equal(drops[0]?.obj['server'], 'http://localhost:9000', 'the oldest goes first');
 
     // The newest three are the ones kept; the sender is now stuck on the first of them.
-    await waitFor(() => rx.requests.length === 1, 'the first kept message to reach the hanging receiver');
+    await waitFor(() => rx.requests.length === 1, 'the first kept message to reach the hanging receiver', 20_000);
     assert.match(rx.requests[0]?.body ?? '', /web-47/);
     // More events still return at once and still respect the bound.
     for (let i = 0; i < 10; i++) events.publish(healthEvent('server-down', `late-${i}`, `http://localhost:${8000 + i}`));
@@ -75,13 +76,13 @@ describe('slow and dead receivers', () => {
     });
     cleanup.push(() => notifier.close(0));
     events.publish(healthEvent('server-down'));
-    await waitFor(() => logger.entries.some((e) => e.msg === 'notification failed; dropped'), 'the failure log line');
+    await waitFor(() => logger.entries.some((e) => e.msg === 'notification failed; dropped'), 'the failure log line', 20_000);
     const fail = logger.entries.find((e) => e.msg === 'notification failed; dropped');
     assert.equal(fail?.obj['code'], 'E_NOTIFY_TIMEOUT');
     assert.equal(fail?.obj['attempts'], 2);
     const retry = logger.entries.find((e) => e.msg === 'notification attempt failed; will retry');
     assert.equal(retry?.obj['delayMs'], 10);
-    await waitFor(() => rx.requests.length === 2, 'both attempts to be seen by the receiver');
+    await waitFor(() => rx.requests.length === 2, 'both attempts to be seen by the receiver', 20_000);
   });
 
   it('a dead receiver (connection refused) is retried with exponential backoff, then dropped', async () => {
@@ -95,7 +96,7 @@ describe('slow and dead receivers', () => {
     });
     cleanup.push(() => notifier.close(0));
     events.publish(healthEvent('server-down'));
-    await waitFor(() => notifier.stats()[0]?.failed === 1, 'the delivery to fail');
+    await waitFor(() => notifier.stats()[0]?.failed === 1, 'the delivery to fail', 20_000);
     const delays = logger.entries.filter((e) => e.msg === 'notification attempt failed; will retry').map((e) => e.obj['delayMs']);
     assert.deepEqual(delays, [5, 10, 20]);
     const fail = logger.entries.find((e) => e.msg === 'notification failed; dropped');

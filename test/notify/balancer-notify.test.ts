@@ -4,7 +4,8 @@ import { describe, test } from 'node:test';
 import { verifySignature, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/notify/signature.js';
 import type { WebhookBody } from '../../src/notify/payload.js';
 import { startTestServer, type TestServer } from '../../src/testservers/server.js';
-import { backends, closeAll, get, startBalancer, waitFor } from '../helpers/cluster.js';
+import { backends, closeAll, get, startBalancer } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
 import { startFakeTelegram, startReceiver } from './helpers.js';
 
 const TOKEN = '123456:test-token';
@@ -32,12 +33,12 @@ describe('notifications from a running balancer', () => {
     const bodies = () => hook.requests.map((r) => JSON.parse(r.body) as WebhookBody);
     try {
       // Let the first health checks pass, so the kill is seen as a failure of an up server.
-      await waitFor(() => victim.requests() >= 2, 20_000, 'first checks');
+      await waitFor(() => victim.requests() >= 2, 'first checks', 20_000);
       await victim.close();
-      await waitFor(() => bodies().some((x) => x.event === 'server-down'), 20_000, 'server-down webhook');
+      await waitFor(() => bodies().some((x) => x.event === 'server-down'), 'server-down webhook', 20_000);
       back = await startTestServer({ name: victim.name, port: victim.port });
-      await waitFor(() => bodies().some((x) => x.event === 'server-up'), 20_000, 'server-up webhook');
-      await waitFor(() => tg.requests.length >= 2, 20_000, 'two Telegram messages');
+      await waitFor(() => bodies().some((x) => x.event === 'server-up'), 'server-up webhook', 20_000);
+      await waitFor(() => tg.requests.length >= 2, 'two Telegram messages', 20_000);
 
       for (const r of hook.requests) {
         assert.equal(r.method, 'POST');
@@ -102,7 +103,7 @@ describe('notifications from a running balancer', () => {
       const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
       const a = await latency(quiet.url);
       const bl = await latency(noisy.url);
-      await waitFor(() => hanging.requests.length >= 1, 20_000, 'a notification to reach the dead receiver');
+      await waitFor(() => hanging.requests.length >= 1, 'a notification to reach the dead receiver', 20_000);
       flapping = false;
       await flaps;
       console.log(`median ${pct(a, 0.5).toFixed(2)} ms without vs ${pct(bl, 0.5).toFixed(2)} ms with a dead receiver; p99 ${pct(a, 0.99).toFixed(2)} vs ${pct(bl, 0.99).toFixed(2)} ms`);

@@ -80,15 +80,6 @@ export async function deadPort(): Promise<number> {
   return r.port;
 }
 
-/** Waits until `cond()` holds, polling; fails after a generous deadline (busy CI machines). */
-export async function waitFor(cond: () => boolean, what: string, deadlineMs = 20_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > deadlineMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** A health event with sensible defaults. */
 export function healthEvent(type: HealthEventType, name = 'web-2', addr = 'http://localhost:9001', more: Partial<HealthEvent> = {}): HealthEvent {
   return {

@@ -5,7 +5,8 @@ import { Notifier } from '../../src/notify/notifier.js';
 import type { WebhookBody } from '../../src/notify/payload.js';
 import { FakeClock } from '../helpers/clock.js';
 import { recordingLogger } from '../helpers/logger.js';
-import { healthEvent, notifiers, startReceiver, waitFor } from './helpers.js';
+import { healthEvent, notifiers, startReceiver } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('Notifier with flapping damping (injected clock)', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -32,7 +33,7 @@ describe('Notifier with flapping damping (injected clock)', () => {
       events.publish(healthEvent(i % 2 === 0 ? 'server-down' : 'server-up', 'web-2', 'http://localhost:9001', { time: clock.epoch() }));
       clock.advanceSync(10_000);
     }
-    await waitFor(() => notifier.stats()[0]?.sent === 5, 'five messages');
+    await waitFor(() => notifier.stats()[0]?.sent === 5, 'five messages', 20_000);
     assert.equal(body(4).flapping?.state, 'started');
     assert.match(body(4).message, /flapping \(5 changes in 40 s\)/);
     assert.equal(notifier.stats()[0]?.suppressed, 2);
@@ -43,7 +44,7 @@ describe('Notifier with flapping damping (injected clock)', () => {
     assert.equal(notifier.stats()[0]?.sending, false);
     assert.equal(rx.requests.length, 5);
     clock.advanceSync(1_000);
-    await waitFor(() => rx.requests.length === 6, 'the summary');
+    await waitFor(() => rx.requests.length === 6, 'the summary', 20_000);
     const s = body(5);
     assert.equal(s.event, 'server-down');
     assert.deepEqual(s.flapping, { state: 'ended', changes: 7, seconds: 60, windowSeconds: 120 });

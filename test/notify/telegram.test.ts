@@ -3,7 +3,8 @@ import { after, describe, it } from 'node:test';
 import { HealthEvents } from '../../src/health/events.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import { recordingLogger } from '../helpers/logger.js';
-import { healthEvent, notifiers, startFakeTelegram, waitFor } from './helpers.js';
+import { healthEvent, notifiers, startFakeTelegram } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const balancer = { name: 'edge', addr: ':8000' };
 const TOKEN = '123456:TEST-token_x';
@@ -27,7 +28,7 @@ describe('telegram notifier', () => {
     cleanup.push(() => notifier.close(1000));
     events.publish(healthEvent('server-down', 'web_2*', 'http://localhost:9001'));
     events.publish(healthEvent('server-up', 'web_2*', 'http://localhost:9001'));
-    await waitFor(() => notifier.stats()[0]?.sent === 2, 'two messages sent');
+    await waitFor(() => notifier.stats()[0]?.sent === 2, 'two messages sent', 20_000);
     assert.equal(tg.requests.length, 2);
     const [down, up] = tg.requests.map((r) => ({ url: r.url, method: r.method, ct: r.headers['content-type'], body: JSON.parse(r.body) as unknown }));
     assert.deepEqual(down, {

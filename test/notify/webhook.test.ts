@@ -6,7 +6,8 @@ import { Notifier } from '../../src/notify/notifier.js';
 import type { WebhookBody } from '../../src/notify/payload.js';
 import { verifySignature } from '../../src/notify/signature.js';
 import { recordingLogger } from '../helpers/logger.js';
-import { healthEvent, notifiers, startReceiver, waitFor } from './helpers.js';
+import { healthEvent, notifiers, startReceiver } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const balancer = { name: 'edge', addr: '127.0.0.1:8000' };
 
@@ -33,7 +34,7 @@ describe('webhook notifier', () => {
 
     events.publish(healthEvent('server-down'));
     events.publish(healthEvent('server-up', 'web-2', 'http://localhost:9001', { time: Date.UTC(2025, 0, 15, 12, 1, 0) }));
-    await waitFor(() => rx.requests.length === 2, 'two webhook requests');
+    await waitFor(() => rx.requests.length === 2, 'two webhook requests', 20_000);
 
     const [down, up] = rx.requests;
     assert.ok(down && up);
@@ -74,7 +75,7 @@ describe('webhook notifier', () => {
     assert.equal(u.message, '🟢 server web-2 (http://localhost:9001) is UP: 2 successful checks — 4/4 healthy');
     assert.notEqual(u.id, d.id);
 
-    await waitFor(() => logger.entries.filter((e) => e.msg === 'notification sent').length === 2, 'two "sent" log lines');
+    await waitFor(() => logger.entries.filter((e) => e.msg === 'notification sent').length === 2, 'two "sent" log lines', 20_000);
     const st = notifier.stats()[0];
     assert.equal(st?.sent, 2);
     assert.equal(st?.target, rx.url, 'logs name the origin only, not the path');

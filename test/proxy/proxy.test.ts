@@ -7,7 +7,8 @@ import { request } from 'undici';
 import { Readable } from 'node:stream';
 import WebSocket from 'ws';
 import type { TestServer } from '../../src/testservers/server.js';
-import { backends, closeAll, get, servedBy, startBalancer, waitFor, type BalancerProcess } from '../helpers/cluster.js';
+import { backends, closeAll, get, servedBy, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** A raw backend for cases the test servers do not cover. */
 async function rawBackend(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string; close(): Promise<void> }> {
@@ -133,7 +134,7 @@ describe('proxy behaviour', () => {
       const r = await get(`${b2.url}/`);
       assert.equal(r.status, 502);
       assert.match(r.body, /ECONNREFUSED/);
-      await waitFor(() => b2.logs.some((l) => String(l.msg).includes('ECONNREFUSED')), 10_000, 'log line');
+      await waitFor(() => b2.logs.some((l) => String(l.msg).includes('ECONNREFUSED')), 'log line', 10_000);
     } finally {
       await b2.stop();
     }
@@ -178,10 +179,10 @@ describe('proxy behaviour', () => {
     try {
       const ac = new AbortController();
       const pending = request(`${b2.url}/hang`, { signal: ac.signal }).catch(() => undefined);
-      await waitFor(() => arrived, 10_000, 'request at backend');
+      await waitFor(() => arrived, 'request at backend', 10_000);
       ac.abort();
       await pending;
-      await waitFor(() => upstreamClosedEarly, 10_000, 'upstream request cancelled');
+      await waitFor(() => upstreamClosedEarly, 'upstream request cancelled', 10_000);
       // The balancer serves everyone else as before.
       assert.equal((await get(`${b2.url}/`, {})).status, 200);
     } finally {
@@ -204,9 +205,9 @@ describe('proxy behaviour', () => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    await waitFor(() => messages.length >= 1, 10_000, 'hello');
+    await waitFor(() => messages.length >= 1, 'hello', 10_000);
     ws.send('echo me');
-    await waitFor(() => messages.includes('echo me'), 10_000, 'echo');
+    await waitFor(() => messages.includes('echo me'), 'echo', 10_000);
     assert.match(messages[0] ?? '', /"hello":"server-\d"/);
     ws.close();
   });
@@ -243,7 +244,7 @@ describe('proxy behaviour', () => {
     const b2 = await startBalancer({ servers: [{ addr: raw.url }] });
     try {
       const inflight = get(`${b2.url}/`);
-      await waitFor(() => arrived, 10_000, 'request at backend');
+      await waitFor(() => arrived, 'request at backend', 10_000);
       const code = b2.stop('SIGTERM');
       const r = await inflight;
       assert.equal(r.status, 200);
