@@ -5,10 +5,10 @@ import type { HealthSettings } from './config.js';
 import { HealthError } from './errors.js';
 import type { HealthEvent, HealthEventType, HealthEvents } from './events.js';
 import type { LogSink } from '../util/logger.js';
-import { PassiveDetector } from './passive.js';
+import { PassiveDetector, type PassiveView } from './passive.js';
 import { errorResult, probe, type ProbeResult } from './probe.js';
 import { SlowStart } from './slow-start.js';
-import { CheckState, type ActiveStatus } from './state.js';
+import { CheckState, type CheckStateView } from './state.js';
 
 /** Probes one server; injected in tests. Must settle (the real probe has its own timeout). */
 export type ProbeFn = (server: Upstream, signal: AbortSignal) => Promise<ProbeResult>;
@@ -45,22 +45,10 @@ export interface ServerHealth {
   readonly weightFactor: number;
   /** Requests in flight to it now. */
   readonly inflight: number;
-  /** Active checks (see CheckStateView); times in epoch ms. */
-  readonly active: {
-    readonly status: ActiveStatus;
-    readonly consecutivePasses: number;
-    readonly consecutiveFails: number;
-    readonly lastError: string | undefined;
-    readonly lastCheckAt: number | undefined;
-    readonly lastChangeAt: number | undefined;
-  };
-  /** Passive checks (see PassiveView); ejectedUntil in epoch ms. */
-  readonly passive: {
-    readonly ejected: boolean;
-    readonly ejectedUntil: number | undefined;
-    readonly ejections: number;
-    readonly recentFailures: number;
-  };
+  /** Active checks; here lastCheckAt and lastChangeAt are epoch ms, not Clock.now times. */
+  readonly active: CheckStateView;
+  /** Passive checks; here ejectedUntil is epoch ms, not a Clock.now time. */
+  readonly passive: PassiveView;
   /** Why it last changed availability, e.g. "3 failed checks, last: ECONNREFUSED". */
   readonly lastReason: string | undefined;
 }
