@@ -237,13 +237,14 @@ describe('proxy behaviour', () => {
 
   test('graceful stop: an in-flight request finishes, then the process exits 0', async () => {
     let arrived = false;
-    const raw = await rawBackend((_req, res) => {
-      arrived = true;
+    const raw = await rawBackend((req, res) => {
+      // Health probes ask for "/"; only our request counts as arrived.
+      if (req.url === '/inflight') arrived = true;
       setTimeout(() => res.end('finished'), 1000);
     });
     const b2 = await startBalancer({ servers: [{ addr: raw.url }] });
     try {
-      const inflight = get(`${b2.url}/`);
+      const inflight = get(`${b2.url}/inflight`);
       await waitFor(() => arrived, 'request at backend', 10_000);
       const code = b2.stop('SIGTERM');
       const r = await inflight;
