@@ -18,6 +18,9 @@ import { Exchange, type ExchangeOwner } from './exchange.js';
 import { upstreamHeaders } from './headers.js';
 import { tunnelUpgrade } from './websocket.js';
 
+// Absolute-form request targets (RFC 9112 §3.2.2), which a server must accept.
+const ABSOLUTE_FORM = /^https?:\/\//i;
+
 /** Reads a small request body whole; undefined if the client went away first. */
 function readSmallBody(req: IncomingMessage, done: (body: Buffer | undefined) => void): void {
   const chunks: Buffer[] = [];
@@ -100,6 +103,13 @@ export class Backends implements ExchangeOwner {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, body: Buffer | IncomingMessage | null, replayable: boolean): void {
+    const target = req.url ?? '/';
+    if (target[0] !== '/' && !ABSOLUTE_FORM.test(target)) {
+      // Asterisk-form ("OPTIONS *") and other targets a backend path cannot carry.
+      req.resume();
+      sendError(res, 400, 'request target must be a path or an absolute http(s) URL');
+      return;
+    }
     const clientAddress = this.clientAddress.resolve(req);
     const u = this.pool.acquire({ clientAddress });
     if (u === undefined) {

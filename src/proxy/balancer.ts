@@ -39,6 +39,10 @@ export class Balancer {
       if (!this.awaitingUpstream.has(socket)) socket.destroy();
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.current.upgrade(req, socket, head));
+    // A reverse proxy opens no tunnels to arbitrary hosts.
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.end('HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+    });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       // Malformed requests get a 4xx on their own connection; everyone else is unaffected.
       if (!socket.writable || err.code === 'ECONNRESET') {

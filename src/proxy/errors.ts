@@ -6,8 +6,6 @@ export interface UpstreamFailure {
   readonly status: 502 | 504;
   /** Short cause for logs and passive health checks, e.g. "ECONNREFUSED". */
   readonly reason: string;
-  /** True when the backend never accepted the connection (safe to retry any method). */
-  readonly neverConnected: boolean;
 }
 
 /** Classifies an error from undici or a socket into the status the client gets. */
@@ -15,22 +13,22 @@ export function classifyUpstreamError(err: Error): UpstreamFailure {
   const code = (err as NodeJS.ErrnoException).code ?? err.name;
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return { status: 504, reason: 'connect timeout', neverConnected: true };
+      return { status: 504, reason: 'connect timeout' };
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return { status: 504, reason: 'response headers timeout', neverConnected: false };
+      return { status: 504, reason: 'response headers timeout' };
     case 'UND_ERR_BODY_TIMEOUT':
-      return { status: 504, reason: 'response body idle timeout', neverConnected: false };
+      return { status: 504, reason: 'response body idle timeout' };
     case 'ECONNREFUSED':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return { status: 502, reason: code, neverConnected: true };
+      return { status: 502, reason: code };
     default: {
       // undici wraps socket errors (UND_ERR_SOCKET) with the system error as `cause`.
       const cause = (err as { cause?: unknown }).cause;
       const causeCode = cause instanceof Error ? (cause as NodeJS.ErrnoException).code : undefined;
-      return { status: 502, reason: causeCode ?? code ?? 'upstream error', neverConnected: false };
+      return { status: 502, reason: causeCode ?? code ?? 'upstream error' };
     }
   }
 }

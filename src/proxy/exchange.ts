@@ -129,6 +129,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.finish(undefined);
       return;
     }
+    if ((err as NodeJS.ErrnoException).code === 'UND_ERR_INVALID_ARG' && !this.res.headersSent) {
+      // undici refused to send the request as the client wrote it: the client's fault, not the server's.
+      this.owner.attemptEnded(this, undefined);
+      sendError(this.res, 400, 'request cannot be forwarded');
+      this.finish(undefined);
+      return;
+    }
     const failure = classifyUpstreamError(err);
     this.owner.attemptEnded(this, failure);
     if (this.status === 0 && !this.res.headersSent && this.owner.retry(this, err)) return;

@@ -192,9 +192,25 @@ describe('proxy behaviour', () => {
   });
 
   test('a malformed request gets 400 and the balancer keeps serving', async () => {
-    const reply = await rawExchange(b.url, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n');
-    assert.match(reply, /^HTTP\/1\.1 400/);
-    assert.equal((await get(`${b.url}/`)).status, 200);
+    const cases: [string, number][] = [
+      ['GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n', 400],
+      ['OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405],
+      ['FOO / HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      ['GET /a b HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      ['POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello', 400],
+      ['POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n', 400],
+      [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    ];
+    // Several rounds: were any of these counted against the servers, passive checks would eject them.
+    for (let round = 0; round < 3; round++) {
+      for (const [text, status] of cases) {
+        const reply = await rawExchange(b.url, text.replace('Host: x\r\n', 'Host: x\r\nConnection: close\r\n'));
+        assert.match(reply, new RegExp(`^HTTP/1\\.1 ${status} `), `${JSON.stringify(text.slice(0, 40))} -> ${reply.split('\r\n')[0]}`);
+      }
+    }
+    assert.ok(!b.logs.some((l) => / down: /.test(String(l.msg))), 'a server was taken out');
+    for (let i = 0; i < 4; i++) assert.equal((await get(`${b.url}/`)).status, 200);
   });
 
   test('WebSocket upgrades are tunnelled both ways', async () => {
