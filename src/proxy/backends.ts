@@ -8,7 +8,7 @@ import { Upstream } from '../balancer/upstream.js';
 import type { Config } from '../config/load.js';
 import { HealthChecker } from '../health/checker.js';
 import { HealthEvents } from '../health/events.js';
-import { decideRetry, failureKind, MAX_REPLAY_BODY_BYTES } from '../health/retry.js';
+import { decideRetry, MAX_REPLAY_BODY_BYTES } from '../health/retry.js';
 import { RetryBudget } from '../health/retry-budget.js';
 import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from '../notify/notifier.js';
 import type { Logger } from '../util/logger.js';
@@ -143,8 +143,8 @@ export class Backends implements ExchangeOwner {
   }
 
   /** Retries a request that failed before any response byte on another server, when safe and within budget. */
-  retry(x: Exchange, err: Error): boolean {
-    const kind = failureKind(err, { responseStarted: false });
+  retry(x: Exchange, failure: UpstreamFailure): boolean {
+    const { kind } = failure;
     const decision = decideRetry(
       { method: x.options.method, kind, bodyReplayable: x.replayable, attempts: x.attempts },
       this.budget,

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { failureKind, type FailureKind } from '../health/retry.js';
 
 /** Why a proxied request failed, as the client sees it. */
 export interface UpstreamFailure {
@@ -6,10 +7,20 @@ export interface UpstreamFailure {
   readonly status: 502 | 504;
   /** Short cause for logs and passive health checks, e.g. "ECONNREFUSED". */
   readonly reason: string;
+  /** How it failed as far as a retry is concerned (health/retry.ts decides from this). */
+  readonly kind: FailureKind;
 }
 
-/** Classifies an error from undici or a socket into the status the client gets. */
-export function classifyUpstreamError(err: Error): UpstreamFailure {
+/**
+ * Classifies an error from undici or a socket once, for everyone: the status the client gets,
+ * the reason logs and health checks see, and the kind retries are decided on.
+ */
+export function classifyUpstreamError(err: Error, responseStarted = false): UpstreamFailure {
+  const { status, reason } = statusAndReason(err);
+  return { status, reason, kind: failureKind(err, { responseStarted }) };
+}
+
+function statusAndReason(err: Error): { status: 502 | 504; reason: string } {
   const code = (err as NodeJS.ErrnoException).code ?? err.name;
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':

@@ -11,7 +11,7 @@ export interface ExchangeOwner {
   /** The attempt on `x.upstream` ended; called once per attempt. `failure` is set when the upstream failed. */
   attemptEnded(x: Exchange, failure: UpstreamFailure | undefined): void;
   /** The attempt failed before any response byte: re-dispatch `x` elsewhere and return true, or return false. */
-  retry(x: Exchange, err: Error): boolean;
+  retry(x: Exchange, failure: UpstreamFailure): boolean;
   /** The exchange is over; called once. */
   exchangeDone(x: Exchange, failure: UpstreamFailure | undefined, clientGone: boolean): void;
 }
@@ -136,9 +136,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.finish(undefined);
       return;
     }
-    const failure = classifyUpstreamError(err);
+    const failure = classifyUpstreamError(err, this.status !== 0);
     this.owner.attemptEnded(this, failure);
-    if (this.status === 0 && !this.res.headersSent && this.owner.retry(this, err)) return;
+    if (this.status === 0 && !this.res.headersSent && this.owner.retry(this, failure)) return;
     if (this.res.headersSent) {
       // Mid-body failure: the status is gone; cut the connection so the client sees a truncated body.
       this.res.destroy();
