@@ -65,6 +65,11 @@ async function start(opts: { config: string; logLevel: LevelWithSilent; withTest
   try {
     config = loadConfig(opts.config);
   } catch (e) {
+    if (e instanceof ConfigError && e.code === 'E_CONFIG_READ') {
+      for (const p of e.problems) process.stderr.write(`${p}\n`);
+      process.stderr.write('hint: give a config with --config FILE, or try the example: npx balancer --config examples/balancer.json --with-test-servers\n');
+      process.exit(EXIT_BAD_INPUT);
+    }
     fail(e);
   }
   const testServers = opts.withTestServers ? await testServersFor(config, log) : [];
