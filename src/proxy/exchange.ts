@@ -69,9 +69,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.controller?.abort(CLIENT_GONE);
   };
 
-  private readonly onDrain = (): void => {
-    this.controller?.resume();
-  };
+  // Made on the first backpressure only: most responses never fill the client's buffer.
+  private onDrain: (() => void) | undefined;
 
   /** Switches to a new upstream for a retry; the caller dispatches again. */
   retarget(next: Upstream): void {
@@ -112,7 +111,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.remaining > 0) this.remaining -= chunk.length;
     if (!this.res.write(chunk)) {
       controller.pause();
-      this.res.once('drain', this.onDrain);
+      this.res.once('drain', (this.onDrain ??= () => this.controller?.resume()));
     }
   }
 
