@@ -191,6 +191,7 @@ produce_event() {
   node "$ROOT/dist/src/cli.js" test-servers --count 1 --port "$p1" --names web-1 >"$WORK/web-1.log" 2>&1 & PIDS+=($!)
   node "$ROOT/dist/src/cli.js" test-servers --count 1 --port "$p2" --names web-2 >"$WORK/web-2.log" 2>&1 & local victim=$!
   PIDS+=("$victim")
+  wait_until 30 "the test servers to listen" sh -c "curl -sf -o /dev/null http://127.0.0.1:$p1/ && curl -sf -o /dev/null http://127.0.0.1:$p2/"
   cat >"$WORK/balancer.json" <<CONF
 {
   "name": "e2e-balancer",
@@ -207,7 +208,8 @@ produce_event() {
 }
 CONF
   E2E_HOOK_TOKEN=$HOOK_TOKEN node "$ROOT/dist/src/cli.js" start --config "$WORK/balancer.json" >"$WORK/balancer.log" 2>&1 & PIDS+=($!)
-  wait_until 30 "the balancer to answer" curl -sf -o /dev/null "http://127.0.0.1:$lb/"
+  wait_until 30 "the balancer to answer from $SERVER_NAME" sh -c "curl -s 'http://127.0.0.1:$lb/' | grep -q '^$SERVER_NAME '"
+  sleep 1 # two probe intervals: its first health check has passed, so the kill takes down a server that was up
   log "balancer on 127.0.0.1:$lb in front of web-1 (:$p1) and $SERVER_NAME (:$p2); killing $SERVER_NAME"
   kill -KILL "$victim"
   wait_until 30 "the balancer to log $SERVER_NAME down" grep -q "server $SERVER_ADDR down" "$WORK/balancer.log"
