@@ -125,7 +125,10 @@ export class Backends implements ExchangeOwner {
       body,
     };
     const x = new Exchange(this, req, res, u, options, replayable);
-    this.awaitingUpstream.add(req.socket);
+    // Only a socket whose request has fully arrived is merely waiting on the upstream; one still
+    // uploading stays under the client idle timeout (nginx's client_body_timeout).
+    if (body === req) req.once('end', () => x.done || this.awaitingUpstream.add(req.socket));
+    else this.awaitingUpstream.add(req.socket);
     (this.clients.get(u) as UndiciPool).dispatch(options, x);
   }
 

@@ -44,6 +44,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   tried: Upstream[] | undefined;
   private controller: Dispatcher.DispatchController | undefined;
   private finished = false;
+  /** True once the exchange has ended. */
+  get done(): boolean {
+    return this.finished;
+  }
   private clientGone = false;
 
   /** Creates the exchange; it watches the client connection from now on. */

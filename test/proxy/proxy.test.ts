@@ -272,3 +272,37 @@ describe('proxy behaviour', () => {
     }
   });
 });
+
+test('a client that stalls mid-upload is cut after timeouts.idle, and its upstream request too', async () => {
+  let upstreamAborted = false;
+  let arrived = false;
+  const raw = await rawBackend((req, res) => {
+    if (req.url !== '/upload') return void res.end('ok');
+    arrived = true;
+    req.on('data', () => undefined);
+    req.on('end', () => res.end('got it'));
+    res.on('close', () => {
+      if (!res.writableFinished) upstreamAborted = true;
+    });
+  });
+  const b = await startBalancer({ timeouts: { idle: 0.5 }, healthCheck: NO_CHECKS, servers: [{ addr: raw.url }] });
+  try {
+    const { port, hostname } = new URL(b.url);
+    const closed = new Promise<number>((resolve) => {
+      const s = connect(Number(port), hostname);
+      s.on('close', () => resolve(Date.now()));
+      s.on('error', () => undefined);
+      s.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(70_000));
+    });
+    await waitFor(() => arrived, 'upload at backend', 10_000);
+    const sentAt = Date.now();
+    const deadline = new Promise<number>((resolve) => setTimeout(() => resolve(Infinity), 10_000).unref());
+    const closedAt = await Promise.race([closed, deadline]);
+    assert.ok(closedAt - sentAt < 10_000, 'the stalled client was cut');
+    await waitFor(() => upstreamAborted, 'upstream request cancelled', 10_000);
+    assert.equal((await get(`${b.url}/`)).status, 200);
+  } finally {
+    await b.stop();
+    await raw.close();
+  }
+});
