@@ -24,7 +24,13 @@ export const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info',
 
 /** JSON lines when stdout is not a terminal (for collectors), readable lines when it is. */
 export function createLogger(level: LevelWithSilent = 'info', prettyOutput = process.stdout.isTTY === true): Logger {
-  if (!prettyOutput) return pino({ level, base: undefined });
+  if (!prettyOutput) {
+    // Logging must never stall the proxy: when whatever reads stdout stops reading (a full pipe,
+    // a dead collector), lines are dropped instead of retried in a blocking loop.
+    const destination = pino.destination({ dest: 1, sync: true, retryEAGAIN: () => false });
+    destination.on('error', () => undefined);
+    return pino({ level, base: undefined }, destination);
+  }
   return pino(
     { level, base: undefined },
     pretty({ colorize: true, sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }),

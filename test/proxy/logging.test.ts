@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { request } from 'undici';
+import { CLI, writeConfig } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+test('a log reader that stops reading does not stall the proxy (lines are dropped instead)', async () => {
+  const [port, dead] = [await freePort(), await freePort()];
+  const file = writeConfig({
+    addr: `127.0.0.1:${port}`,
+    healthCheck: { enabled: false, passive: { maxFails: 0 } },
+    retries: { attempts: 1 },
+    servers: [{ addr: `http://127.0.0.1:${dead}` }],
+  });
+  const proc = spawn(process.execPath, [CLI, 'start', '--config', file, '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  try {
+    let listening = false;
+    proc.stdout.once('data', () => (listening = true));
+    await waitFor(() => listening, 'balancer to start');
+    proc.stdout.pause(); // nobody reads the log from now on: the pipe fills up
+    // Every request fails upstream and logs a warning: far more than a pipe buffer holds.
+    for (let i = 0; i < 3000; i++) {
+      const r = await request(`http://127.0.0.1:${port}/`, { headersTimeout: 5000, bodyTimeout: 5000 });
+      await r.body.text();
+      assert.equal(r.statusCode, 502);
+    }
+  } finally {
+    proc.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  }
+});
