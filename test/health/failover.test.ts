@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
+import { freePort } from '../helpers/ports.js';
 import { startTestServer, type TestServer } from '../../src/testservers/server.js';
 import { backends, closeAll, get, servedBy, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
@@ -151,10 +152,7 @@ describe('failover and recovery', () => {
 
   test('a request to a server that refuses connections is retried on another, any method', async () => {
     const servers = await backends(1);
-    const dead = createServer();
-    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-    const deadPort = (dead.address() as AddressInfo).port;
-    await new Promise<void>((r) => dead.close(() => r()));
+    const deadPort = await freePort();
     // Checks off, so every request meets the dead server in turn and must be retried.
     const b = await startBalancer({
       healthCheck: { enabled: false, passive: { maxFails: 0 } },

@@ -3,7 +3,8 @@ import { after, describe, it } from 'node:test';
 import { HealthEvents } from '../../src/health/events.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import { recordingLogger } from '../helpers/logger.js';
-import { deadPort, healthEvent, notifiers, startReceiver } from './helpers.js';
+import { healthEvent, notifiers, startReceiver } from './helpers.js';
+import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
 const balancer = { name: 'edge', addr: ':8000' };
@@ -86,7 +87,7 @@ describe('slow and dead receivers', () => {
   });
 
   it('a dead receiver (connection refused) is retried with exponential backoff, then dropped', async () => {
-    const port = await deadPort();
+    const port = await freePort();
     const events = new HealthEvents();
     const logger = recordingLogger();
     const notifier = new Notifier(events, {

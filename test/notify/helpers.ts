@@ -73,13 +73,6 @@ export async function startFakeTelegram(
   });
 }
 
-/** A loopback port with nothing listening (a server opened then closed). */
-export async function deadPort(): Promise<number> {
-  const r = await startReceiver();
-  await r.close();
-  return r.port;
-}
-
 /** A health event with sensible defaults. */
 export function healthEvent(type: HealthEventType, name = 'web-2', addr = 'http://localhost:9001', more: Partial<HealthEvent> = {}): HealthEvent {
   return {

@@ -3,7 +3,8 @@ import { after, describe, it } from 'node:test';
 import type { WebhookBody } from '../../src/notify/payload.js';
 import { formatNotifyTestResults, notifyTest, notifyTestExitCode } from '../../src/notify/notify-test.js';
 import { recordingLogger } from '../helpers/logger.js';
-import { deadPort, notifiers, startFakeTelegram, startReceiver } from './helpers.js';
+import { notifiers, startFakeTelegram, startReceiver } from './helpers.js';
+import { freePort } from '../helpers/ports.js';
 
 describe('notifyTest', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -15,7 +16,7 @@ describe('notifyTest', () => {
     const rx = await startReceiver();
     const tg = await startFakeTelegram('1:good');
     cleanup.push(() => rx.close(), () => tg.close());
-    const port = await deadPort();
+    const port = await freePort();
     const config = {
       name: 'edge',
       addr: ':8000',

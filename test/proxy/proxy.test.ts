@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { Readable } from 'node:stream';
 import WebSocket from 'ws';
 import type { TestServer } from '../../src/testservers/server.js';
+import { freePort } from '../helpers/ports.js';
 import { backends, closeAll, get, servedBy, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -53,15 +54,6 @@ function dechunk(text: string): string {
     out += rest.slice(nl + 2, nl + 2 + size);
     rest = rest.slice(nl + 2 + size + 2);
   }
-}
-
-/** A port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 describe('proxy behaviour', () => {
@@ -129,7 +121,7 @@ describe('proxy behaviour', () => {
 
   test('502 when the backend refuses, with a log line', async () => {
     // Health checks off: with them the dead server is taken out and the answer is 503.
-    const b2 = await startBalancer({ healthCheck: NO_CHECKS, servers: [{ addr: `http://127.0.0.1:${await deadPort()}` }] });
+    const b2 = await startBalancer({ healthCheck: NO_CHECKS, servers: [{ addr: `http://127.0.0.1:${await freePort()}` }] });
     try {
       const r = await get(`${b2.url}/`);
       assert.equal(r.status, 502);
