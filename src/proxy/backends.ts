@@ -13,7 +13,7 @@ import { RetryBudget } from '../health/retry-budget.js';
 import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from '../notify/notifier.js';
 import type { Logger } from '../util/logger.js';
 import { ClientAddressResolver } from './client-address.js';
-import { sendError, type UpstreamFailure } from './errors.js';
+import { endSocketWithError, sendError, type UpstreamFailure } from './errors.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
 import { upstreamHeaders } from './headers.js';
 import { tunnelUpgrade } from './websocket.js';
@@ -184,9 +184,7 @@ export class Backends implements ExchangeOwner {
     const clientAddress = this.clientAddress.resolve(req);
     const u = this.pool.acquire({ clientAddress });
     if (u === undefined) {
-      socket.end(
-        `HTTP/1.1 503 Service Unavailable\r\nretry-after: ${this.retryAfterSeconds}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
-      );
+      endSocketWithError(socket, 503, '', { 'retry-after': this.retryAfterSeconds });
       return;
     }
     const started = performance.now();

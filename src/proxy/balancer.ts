@@ -8,6 +8,7 @@ import { DEFAULT_CLOSE_DEADLINE_MS } from '../notify/notifier.js';
 import { BalancerError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { Backends } from './backends.js';
+import { endSocketWithError } from './errors.js';
 
 /** What a reload changed, for the log. */
 export interface ReloadReport {
@@ -41,17 +42,15 @@ export class Balancer {
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.current.upgrade(req, socket, head));
     // A reverse proxy opens no tunnels to arbitrary hosts.
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-      socket.end('HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      endSocketWithError(socket, 405, '', { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' });
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       // Malformed requests get a 4xx on their own connection; everyone else is unaffected.
-      if (!socket.writable || err.code === 'ECONNRESET') {
+      if (err.code === 'ECONNRESET') {
         socket.destroy();
         return;
       }
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const text = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
-      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      endSocketWithError(socket, err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400);
     });
   }
 

@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Upstream } from '../balancer/upstream.js';
-import { classifyUpstreamError, type UpstreamFailure } from './errors.js';
+import { classifyUpstreamError, endSocketWithError, type UpstreamFailure } from './errors.js';
 import { upstreamHeaders } from './headers.js';
 
 /** Settings a tunnel needs. */
@@ -54,19 +54,7 @@ export function tunnelUpgrade(
   out.on('timeout', () => out.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
   out.on('error', (err) => {
     const failure = classifyUpstreamError(err);
-    if (socket.writable) {
-      const body = `${failure.status} upstream error: ${failure.reason}\n`;
-      socket.end(
-        head(`HTTP/1.1 ${failure.status} ${failure.status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}`, [
-          'content-type',
-          'text/plain',
-          'content-length',
-          String(Buffer.byteLength(body)),
-          'connection',
-          'close',
-        ]) + body,
-      );
-    }
+    endSocketWithError(socket, failure.status, failure.reason);
     end(failure);
   });
   // The backend refused to switch protocols: relay its answer as-is and close.
