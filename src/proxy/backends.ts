@@ -16,6 +16,7 @@ import { ClientAddressResolver } from './client-address.js';
 import { endSocketWithError, sendError, type UpstreamFailure } from './errors.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
 import { upstreamHeaders } from './headers.js';
+import { StrayGuard } from './stray-guard.js';
 import { tunnelUpgrade } from './websocket.js';
 
 // Absolute-form request targets (RFC 9112 §3.2.2), which a server must accept.
@@ -43,9 +44,12 @@ export class Backends implements ExchangeOwner {
   readonly health: HealthChecker;
   private readonly notifier: Notifier;
   private readonly clients = new Map<Upstream, UndiciPool>();
+  // Pools replaced after stray bytes, finishing their in-flight requests.
+  private readonly retiring = new Set<UndiciPool>();
   private readonly budget: RetryBudget;
   private readonly clientAddress: ClientAddressResolver;
   private readonly retryAfterSeconds: number;
+  private readonly strays: StrayGuard;
 
   /** Builds the backends of `config`; `awaitingUpstream` is the listener's set of sockets waiting on an upstream. */
   constructor(
@@ -59,17 +63,9 @@ export class Backends implements ExchangeOwner {
     );
     this.pool = new Pool(upstreams, config.algorithm, config.algorithmOptions, deps);
     this.clientAddress = new ClientAddressResolver(config.trustedProxies);
-    for (const u of upstreams) {
-      this.clients.set(
-        u,
-        new UndiciPool(u.addr, {
-          connect: { timeout: config.timeouts.connectMs },
-          headersTimeout: config.timeouts.responseHeadersMs,
-          bodyTimeout: config.timeouts.idleMs,
-        }),
-      );
-    }
     this.health = new HealthChecker({ pool: this.pool, settings: config.health, events: this.events, logger: log });
+    this.strays = new StrayGuard(log, this.health, (u) => this.renewClient(u));
+    for (const u of upstreams) this.newClient(u);
     this.budget = new RetryBudget(() => performance.now(), config.retries.budget);
     this.notifier = new Notifier(this.events, {
       balancer: { name: config.name, addr: config.addr },
@@ -77,6 +73,26 @@ export class Backends implements ExchangeOwner {
       logger: log,
     });
     this.retryAfterSeconds = Math.max(1, Math.ceil(config.healthCheckIntervalMs / 1000));
+  }
+
+  private newClient(u: Upstream): void {
+    const c = new UndiciPool(u.addr, {
+      connect: { timeout: this.config.timeouts.connectMs },
+      headersTimeout: this.config.timeouts.responseHeadersMs,
+      bodyTimeout: this.config.timeouts.idleMs,
+    });
+    this.strays.watch(u, c);
+    this.clients.set(u, c);
+  }
+
+  // A server that sent stray bytes gets a fresh pool: its kept-alive connections may hold more
+  // strays, so they finish their requests and close instead of carrying the next ones.
+  private renewClient(u: Upstream): void {
+    const old = this.clients.get(u);
+    this.newClient(u);
+    if (old === undefined) return;
+    this.retiring.add(old);
+    void old.close().finally(() => this.retiring.delete(old));
   }
 
   /** Starts health checks. */
@@ -123,6 +139,7 @@ export class Backends implements ExchangeOwner {
       method: req.method ?? 'GET',
       headers: upstreamHeaders(req, { clientAddress, proto: 'http' }),
       body,
+      reset: this.strays.noReuse(u),
     };
     const x = new Exchange(this, req, res, u, options, replayable);
     // Only a socket whose request has fully arrived is merely waiting on the upstream; one still
@@ -161,6 +178,7 @@ export class Backends implements ExchangeOwner {
     const next = this.pool.acquireExcept({ clientAddress: this.clientAddress.resolve(x.req) }, [...(x.tried ?? []), failed]);
     if (next === undefined) return false;
     x.retarget(next);
+    x.options.reset = this.strays.noReuse(next);
     this.log.info({ from: failed.addr, to: next.addr, url: x.req.url, attempt: x.attempts }, `retrying on ${next.addr} after ${failed.addr} failed (${kind})`);
     (this.clients.get(next) as UndiciPool).dispatch(x.options, x);
     return true;
@@ -204,7 +222,7 @@ export class Backends implements ExchangeOwner {
   async stop(how: 'close' | 'destroy', notifyDeadlineMs = DEFAULT_CLOSE_DEADLINE_MS): Promise<void> {
     await Promise.all([
       this.health.stop(),
-      ...[...this.clients.values()].map((c) => (how === 'close' ? c.close() : c.destroy())),
+      ...[...this.clients.values(), ...this.retiring].map((c) => (how === 'close' ? c.close() : c.destroy())),
       this.notifier.close(notifyDeadlineMs),
     ]);
   }
