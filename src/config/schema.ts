@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ALGORITHM_NAMES, canonicalAlgorithm, selectorFactory } from '../balancer/algorithms.js';
 import { parseListenAddress } from './listen.js';
 import { checkCidr } from '../proxy/client-address.js';
+import { checkServerAddress } from '../proxy/upstream-path.js';
 import { notificationsSchema } from '../notify/config.js';
 import { backupField, healthCheckField } from '../health/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../health/retry.js';
@@ -17,7 +18,12 @@ const weight = positive('a weight; fractions allowed, default 1');
 /** One backend server. `weigth` is the original format's spelling and means `weight`. */
 export const serverSchema = z
   .strictObject({
-    addr: httpUrl.meta({ description: 'Backend base URL, e.g. "http://localhost:9000"' }),
+    addr: httpUrl
+      .superRefine((s, ctx) => {
+        const why = checkServerAddress(s);
+        if (why !== undefined) ctx.addIssue({ code: 'custom', input: s, message: why });
+      })
+      .meta({ description: 'Backend base URL, e.g. "http://localhost:9000"; a path ("http://localhost:9000/app") prefixes every forwarded path' }),
     weight: weight.optional().meta({ description: 'Relative weight, positive, fractions allowed (default 1)' }),
     weigth: weight.optional().meta({ description: 'Original spelling of `weight`; accepted as the same field' }),
     name: z.string().min(1).optional().meta({ description: 'Name used in logs and notifications (default host:port)' }),

@@ -77,7 +77,7 @@ export const healthCheckSchema = z
       .string({ error: 'is not a string' })
       .refine((s) => s.startsWith('/'), { message: 'does not start with "/"' })
       .default('/')
-      .meta({ description: 'Path requested by http checks, from the server origin (default "/")' }),
+      .meta({ description: 'Path requested by http checks, joined to the server address path as proxied requests are (default "/")' }),
     timeout: seconds('Time a check may take, connect to end of body', 2),
     expectStatus: statusSpec
       .default('200-399')

@@ -3,6 +3,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { ActiveCheckSettings } from './config.js';
 import { statusMatches } from './status-range.js';
+import { joinPath, pathPrefix } from '../proxy/upstream-path.js';
 import type { ProbeFailureCode } from '../util/errors.js';
 
 /** Result of one probe. */
@@ -63,13 +64,17 @@ function withDeadline(
   });
 }
 
-/** HTTP(S) GET of `path` on the server's origin: passes on an expected status and, if asked, a body containing `expectBody`. */
+/**
+ * HTTP(S) GET of `path` on the server, joined to the server address's path as proxied requests
+ * are ("http://h/app" and "/health" give "/app/health"): passes on an expected status and, if
+ * asked, a body containing `expectBody`.
+ */
 export function probeHttp(server: URL, opts: ProbeOptions, signal?: AbortSignal): Promise<ProbeResult> {
   return withDeadline(opts.timeoutMs, signal, (finish) => {
-    const target = new URL(opts.path, server.origin);
-    const mod = target.protocol === 'https:' ? https : http;
+    const mod = server.protocol === 'https:' ? https : http;
     // agent: false opens a fresh connection each time, so a dead listener is seen even when pooled sockets linger.
-    const req = mod.request(target, {
+    const req = mod.request(new URL(server.origin), {
+      path: joinPath(pathPrefix(server), opts.path),
       method: 'GET',
       agent: false,
       headers: { 'user-agent': USER_AGENT, accept: '*/*', connection: 'close' },

@@ -12,11 +12,12 @@ import { decideRetry, MAX_REPLAY_BODY_BYTES } from '../health/retry.js';
 import { RetryBudget } from '../health/retry-budget.js';
 import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from '../notify/notifier.js';
 import type { Logger } from '../util/logger.js';
-import { ClientAddressResolver } from './client-address.js';
+import { ClientAddressResolver, peerAddress } from './client-address.js';
 import { endSocketWithError, sendError, type UpstreamFailure } from './errors.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
 import { upstreamHeaders } from './headers.js';
 import { StrayGuard } from './stray-guard.js';
+import { joinPath, pathPrefix, splitAbsoluteForm } from './upstream-path.js';
 import { tunnelUpgrade } from './websocket.js';
 
 // Absolute-form request targets (RFC 9112 §3.2.2), which a server must accept.
@@ -50,6 +51,8 @@ export class Backends implements ExchangeOwner {
   private readonly clientAddress: ClientAddressResolver;
   private readonly retryAfterSeconds: number;
   private readonly strays: StrayGuard;
+  // Path prefixes of servers whose address has a path; empty (and never read) when none has.
+  private readonly prefixes = new Map<Upstream, string>();
 
   /** Builds the backends of `config`; `awaitingUpstream` is the listener's set of sockets waiting on an upstream. */
   constructor(
@@ -65,7 +68,11 @@ export class Backends implements ExchangeOwner {
     this.clientAddress = new ClientAddressResolver(config.trustedProxies);
     this.health = new HealthChecker({ pool: this.pool, settings: config.health, events: this.events, logger: log });
     this.strays = new StrayGuard(log, this.health, (u) => this.renewClient(u));
-    for (const u of upstreams) this.newClient(u);
+    for (const u of upstreams) {
+      this.newClient(u);
+      const prefix = pathPrefix(u.url);
+      if (prefix !== '') this.prefixes.set(u, prefix);
+    }
     this.budget = new RetryBudget(() => performance.now(), config.retries.budget);
     this.notifier = new Notifier(this.events, {
       balancer: { name: config.name, addr: config.addr },
@@ -126,7 +133,9 @@ export class Backends implements ExchangeOwner {
       sendError(res, 400, 'request target must be a path or an absolute http(s) URL');
       return;
     }
-    const clientAddress = this.clientAddress.resolve(req);
+    const peer = peerAddress(req.socket);
+    const trusted = this.clientAddress.trusts(peer);
+    const clientAddress = trusted ? this.clientAddress.forwardedClient(req, peer) : peer;
     const u = this.pool.acquire({ clientAddress });
     if (u === undefined) {
       req.resume();
@@ -134,10 +143,12 @@ export class Backends implements ExchangeOwner {
       sendError(res, 503, 'no server available', this.retryAfterSeconds);
       return;
     }
+    // Absolute-form goes upstream as origin-form, with the Host it names (RFC 9112 §3.2.2).
+    const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
     const options: Dispatcher.DispatchOptions = {
-      path: req.url ?? '/',
+      path: this.upstreamPath(u, absolute === undefined ? target : absolute.originForm),
       method: req.method ?? 'GET',
-      headers: upstreamHeaders(req, { clientAddress, proto: 'http' }),
+      headers: upstreamHeaders(req, { peer, trusted, proto: 'http', port: req.socket.localPort ?? 0, host: absolute?.authority }),
       body,
       reset: this.strays.noReuse(u),
     };
@@ -147,6 +158,11 @@ export class Backends implements ExchangeOwner {
     if (body === req) req.once('end', () => x.done || this.awaitingUpstream.add(req.socket));
     else this.awaitingUpstream.add(req.socket);
     (this.clients.get(u) as UndiciPool).dispatch(options, x);
+  }
+
+  /** The path sent to `u` for an origin-form `target`: joined to the server's path prefix, if any. */
+  private upstreamPath(u: Upstream, target: string): string {
+    return this.prefixes.size === 0 ? target : joinPath(this.prefixes.get(u) ?? '', target);
   }
 
   /** Passive health: the response status counts for or against the server. */
@@ -178,6 +194,10 @@ export class Backends implements ExchangeOwner {
     const next = this.pool.acquireExcept({ clientAddress: this.clientAddress.resolve(x.req) }, [...(x.tried ?? []), failed]);
     if (next === undefined) return false;
     x.retarget(next);
+    if (this.prefixes.size > 0) {
+      const target = x.req.url ?? '/';
+      x.options.path = this.upstreamPath(next, target[0] === '/' ? target : splitAbsoluteForm(target).originForm);
+    }
     x.options.reset = this.strays.noReuse(next);
     this.log.info({ from: failed.addr, to: next.addr, url: x.req.url, attempt: x.attempts }, `retrying on ${next.addr} after ${failed.addr} failed (${kind})`);
     (this.clients.get(next) as UndiciPool).dispatch(x.options, x);
@@ -199,15 +219,26 @@ export class Backends implements ExchangeOwner {
 
   /** Tunnels an HTTP Upgrade (WebSocket) request to a chosen server. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const clientAddress = this.clientAddress.resolve(req);
+    const target = req.url ?? '/';
+    if (target[0] !== '/' && !ABSOLUTE_FORM.test(target)) {
+      endSocketWithError(socket, 400, 'request target must be a path or an absolute http(s) URL');
+      return;
+    }
+    const peer = peerAddress(req.socket);
+    const trusted = this.clientAddress.trusts(peer);
+    const clientAddress = trusted ? this.clientAddress.forwardedClient(req, peer) : peer;
     const u = this.pool.acquire({ clientAddress });
     if (u === undefined) {
       endSocketWithError(socket, 503, '', { 'retry-after': this.retryAfterSeconds });
       return;
     }
+    const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
+    const path = this.upstreamPath(u, absolute === undefined ? target : absolute.originForm);
     const started = performance.now();
     const { connectMs, idleMs } = this.config.timeouts;
-    tunnelUpgrade(req, socket, head, u, { clientAddress, proto: 'http', connectTimeoutMs: connectMs, idleTimeoutMs: idleMs }, (failure) => {
+    const port = req.socket.localPort ?? 0;
+    const opts = { peer, trusted, port, proto: 'http', path, host: absolute?.authority, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs };
+    tunnelUpgrade(req, socket, head, u, opts, (failure) => {
       this.pool.release(u, performance.now() - started, failure !== undefined);
       if (failure === undefined) return;
       this.health.reportFailure(u, failure.reason);

@@ -20,8 +20,10 @@ export function peerAddress(socket: Socket): string {
 }
 
 /**
- * Finds the client's address: the socket peer, or — when the peer is a trusted proxy — the first
- * address in X-Forwarded-For (the original client, as the proxy chain recorded it).
+ * Finds the client's address: the socket peer, or, when the peer is a trusted proxy, the
+ * rightmost X-Forwarded-For address that is not a trusted proxy (nginx's real_ip_recursive on,
+ * Envoy's and Traefik's trusted hops). Not the first address: a trusted proxy appends what it
+ * saw to what the client sent, so the first address is whatever the client wrote.
  */
 export class ClientAddressResolver {
   private readonly trusted: BlockList | undefined;
@@ -38,14 +40,39 @@ export class ClientAddressResolver {
     }
   }
 
+  /** True when `addr` (an IP address) is a trusted proxy. */
+  trusts(addr: string): boolean {
+    if (this.trusted === undefined) return false;
+    const family = isIP(addr);
+    return family !== 0 && this.trusted.check(addr, family === 6 ? 'ipv6' : 'ipv4');
+  }
+
   /** The client address for `req`. */
   resolve(req: IncomingMessage): string {
     const peer = peerAddress(req.socket);
-    if (this.trusted === undefined) return peer;
-    if (!this.trusted.check(peer, isIP(peer) === 6 ? 'ipv6' : 'ipv4')) return peer;
+    return this.trusts(peer) ? this.forwardedClient(req, peer) : peer;
+  }
+
+  /**
+   * The client behind trusted proxy `peer`: walking X-Forwarded-For from the right, the first
+   * address that is not a trusted proxy. All trusted: the leftmost. An entry that is not an IP
+   * address stops the walk at the last address known good (nothing left of it can be believed).
+   */
+  forwardedClient(req: IncomingMessage, peer: string): string {
     const xff = req.headers['x-forwarded-for'];
     if (xff === undefined) return peer;
-    const first = (Array.isArray(xff) ? xff[0] ?? '' : xff).split(',', 1)[0]?.trim() ?? '';
-    return isIP(first) !== 0 ? first : peer;
+    const list = Array.isArray(xff) ? xff.join(',') : xff;
+    let client = peer;
+    let end = list.length;
+    while (end >= 0) {
+      const start = list.lastIndexOf(',', end - 1);
+      const entry = list.slice(start + 1, end).trim();
+      end = start;
+      if (isIP(entry) === 0) return client;
+      client = entry.startsWith('::ffff:') && isIP(entry.slice(7)) === 4 ? entry.slice(7) : entry;
+      if (!this.trusts(client)) return client;
+      if (start === -1) break;
+    }
+    return client;
   }
 }

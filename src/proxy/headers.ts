@@ -12,8 +12,16 @@ const HOP_BY_HOP = new Set([
   'proxy-connection',
   'expect',
 ]);
-// Headers we set ourselves; the client's copies are replaced (X-Forwarded-For is appended to instead).
-const OURS = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+// Headers a client may not set unless it is a trusted proxy: the balancer sets its own (Traefik's
+// default). Every x-forwarded-* header is dropped too (a prefix test, see isForwardedHeader).
+const FORWARDING = new Set(['forwarded', 'x-real-ip']);
+// X-Forwarded-* values a trusted proxy sets that we keep as they are (the first proxy knows them).
+const KEPT_FROM_TRUSTED = ['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port'] as const;
+
+/** True for the headers an untrusted client may not send upstream: X-Forwarded-*, Forwarded, X-Real-IP. */
+function isForwardedHeader(lower: string): boolean {
+  return lower.startsWith('x-forwarded-') || FORWARDING.has(lower);
+}
 
 /** Lower-cased header names listed in a Connection header value (they are hop-by-hop too). */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
@@ -29,24 +37,35 @@ export function connectionTokens(value: string | string[] | undefined): Set<stri
 
 /** Options for building the upstream request headers. */
 export interface ForwardInfo {
-  /** Address of the client as the balancer saw it. */
-  readonly clientAddress: string;
-  /** "http" or "https": how the client reached the balancer. */
+  /** Address of the connection's peer (the socket), whoever it is. */
+  readonly peer: string;
+  /** The peer is a trusted proxy: its X-Forwarded-* headers are kept and extended. */
+  readonly trusted: boolean;
+  /** "http" or "https": how the peer reached the balancer. */
   readonly proto: string;
+  /** The port the peer connected to, for X-Forwarded-Port. */
+  readonly port: number;
+  /** Host named by an absolute-form target: replaces the Host header (RFC 9112 §3.2.2). */
+  readonly host?: string | undefined;
   /** Keep Connection/Upgrade (for WebSocket handshakes). */
   readonly keepUpgrade?: boolean;
 }
 
 /**
  * Headers for the upstream request, as a flat [name, value, ...] list (undici's cheapest form):
- * the client's headers minus hop-by-hop ones, with X-Forwarded-For appended and
- * X-Forwarded-Proto / X-Forwarded-Host set. Host passes through unchanged.
+ * the client's headers minus hop-by-hop ones and `Proxy` (httpoxy), plus forwarding headers.
+ * X-Forwarded-For always ends with the peer. From a trusted proxy its X-Forwarded-For is extended
+ * and its X-Forwarded-Proto/-Host/-Port (and Forwarded, X-Real-IP) kept; from anyone else every
+ * X-Forwarded-*, Forwarded and X-Real-IP header is dropped and X-Forwarded-For (the peer), -Proto,
+ * -Host (the Host header) and -Port (ours) are set, so a client cannot spoof its address.
  */
 export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo): string[] {
   const raw = req.rawHeaders;
   const named = connectionTokens(req.headers.connection);
   const out: string[] = [];
   let xff: string | undefined;
+  // Which of X-Forwarded-Proto/-Host/-Port a trusted proxy sent (bits 1, 2, 4).
+  let kept = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
@@ -55,17 +74,25 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo): string
       out.push(name, value);
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue;
-    if (OURS.has(lower)) {
-      if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
-      continue;
+    if (HOP_BY_HOP.has(lower) || lower === 'proxy' || (named !== undefined && named.has(lower))) continue;
+    if (lower === 'host' && info.host !== undefined) continue;
+    if (isForwardedHeader(lower)) {
+      if (!info.trusted) continue;
+      if (lower === 'x-forwarded-for') {
+        xff = xff === undefined ? value : `${xff}, ${value}`;
+        continue;
+      }
+      const k = KEPT_FROM_TRUSTED.indexOf(lower as (typeof KEPT_FROM_TRUSTED)[number]);
+      if (k !== -1) kept |= 1 << k;
     }
     out.push(name, value);
   }
-  out.push('x-forwarded-for', xff === undefined ? info.clientAddress : `${xff}, ${info.clientAddress}`);
-  out.push('x-forwarded-proto', info.proto);
-  const host = req.headers.host;
-  if (host !== undefined) out.push('x-forwarded-host', host);
+  if (info.host !== undefined) out.push('host', info.host);
+  out.push('x-forwarded-for', xff === undefined ? info.peer : `${xff}, ${info.peer}`);
+  if ((kept & 1) === 0) out.push('x-forwarded-proto', info.proto);
+  const host = info.host ?? req.headers.host;
+  if ((kept & 2) === 0 && host !== undefined) out.push('x-forwarded-host', host);
+  if ((kept & 4) === 0) out.push('x-forwarded-port', String(info.port));
   return out;
 }
 

@@ -7,8 +7,18 @@ import { upstreamHeaders } from './headers.js';
 
 /** Settings a tunnel needs. */
 export interface TunnelOptions {
-  readonly clientAddress: string;
+  /** The connection's peer address. */
+  readonly peer: string;
+  /** The peer is a trusted proxy. */
+  readonly trusted: boolean;
+  /** The port the peer connected to. */
+  readonly port: number;
+  /** "http" or "https": how the peer reached the balancer. */
   readonly proto: string;
+  /** Path and query to request upstream (origin-form, joined to the server's path prefix). */
+  readonly path: string;
+  /** Host from an absolute-form target, replacing the client's Host header. */
+  readonly host?: string;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
 }
@@ -45,8 +55,8 @@ export function tunnelUpgrade(
     hostname: u.url.hostname.replace(/^\[|\]$/g, ''),
     port: u.url.port,
     method: req.method,
-    path: req.url,
-    headers: upstreamHeaders(req, { clientAddress: opts.clientAddress, proto: opts.proto, keepUpgrade: true }),
+    path: opts.path,
+    headers: upstreamHeaders(req, { ...opts, keepUpgrade: true }),
     agent: false,
     timeout: opts.connectTimeoutMs,
   });

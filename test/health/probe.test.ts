@@ -26,6 +26,7 @@ const app = new TestServer((req, res) => {
   paths.push(req.url ?? '');
   switch (req.url) {
     case '/health':
+    case '/some/base/health':
       res.end('status: ok');
       return;
     case '/redirect':
@@ -52,8 +53,10 @@ await app.start();
 const server = () => new URL(app.url);
 after(() => app.stop());
 
-test('passes on an expected status; the path is requested from the origin', async () => {
+test('passes on an expected status; the path is joined to the server address path, as proxied requests', async () => {
   assert.deepEqual(await probe(new URL(app.url + '/some/base'), opts()), { ok: true });
+  assert.equal(paths.at(-1), '/some/base/health');
+  assert.deepEqual(await probe(new URL(app.url + '/'), opts()), { ok: true });
   assert.equal(paths.at(-1), '/health');
   assert.deepEqual(await probe(server(), opts({ path: '/redirect' })), { ok: true }, '3xx passes by default');
 });

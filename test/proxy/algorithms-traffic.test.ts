@@ -64,11 +64,12 @@ describe('algorithms under real traffic', () => {
     }
   });
 
-  test('ip-hash uses the first X-Forwarded-For address only from trusted proxies', async () => {
+  test('ip-hash uses the rightmost untrusted X-Forwarded-For address, only from trusted proxies', async () => {
     const servers = await backends(4);
+    // 10.1.1.1 is a trusted hop there, so the address left of it is the client.
     const trusted = await startBalancer({
       algorithm: 'ip-hash',
-      trustedProxies: ['127.0.0.0/8'],
+      trustedProxies: ['127.0.0.0/8', '10.0.0.0/8'],
       servers: servers.map((s) => ({ addr: s.url })),
     });
     const untrusted = await startBalancer({ algorithm: 'ip-hash', trustedProxies: ['10.0.0.0/8'], servers: servers.map((s) => ({ addr: s.url })) });
