@@ -150,7 +150,8 @@ export class Backends implements ExchangeOwner {
       method: req.method ?? 'GET',
       headers: upstreamHeaders(req, { peer, trusted, proto: 'http', port: req.socket.localPort ?? 0, host: absolute?.authority }),
       body,
-      reset: this.strays.noReuse(u),
+      // Only ever true: an explicit false would also keep undici from closing after a HEAD.
+      reset: this.strays.noReuse(u) ? true : undefined,
     };
     const x = new Exchange(this, req, res, u, options, replayable);
     // Only a socket whose request has fully arrived is merely waiting on the upstream; one still
@@ -198,7 +199,7 @@ export class Backends implements ExchangeOwner {
       const target = x.req.url ?? '/';
       x.options.path = this.upstreamPath(next, target[0] === '/' ? target : splitAbsoluteForm(target).originForm);
     }
-    x.options.reset = this.strays.noReuse(next);
+    x.options.reset = this.strays.noReuse(next) ? true : undefined;
     this.log.info({ from: failed.addr, to: next.addr, url: x.req.url, attempt: x.attempts }, `retrying on ${next.addr} after ${failed.addr} failed (${kind})`);
     (this.clients.get(next) as UndiciPool).dispatch(x.options, x);
     return true;

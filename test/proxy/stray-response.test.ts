@@ -26,6 +26,11 @@ async function strayBackend(): Promise<{ url: string; strays: () => number; clos
         const path = head.slice(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
         const m = /^\/stray\/(\d+)\/([\w-]+)$/.exec(path);
         const id = m?.[2] ?? 'plain';
+        if (head.startsWith('HEAD ')) {
+          // A common misbehaviour: a body after the answer to a HEAD.
+          socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${id.length}\r\n\r\n${id}`);
+          continue;
+        }
         const answer = `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${id.length}\r\n\r\n${id}`;
         if (m === null) {
           socket.write(answer);
@@ -128,6 +133,23 @@ describe('stray responses', () => {
       }
       await waitFor(() => b.logs.some((l) => /unsolicited response bytes/.test(String(l.msg))), `a log line about the stray (delay ${delay} ms)`, 10_000);
     }
+  });
+
+  test('a body after a HEAD answer is not taken for a stray (undici closes after HEAD)', async () => {
+    const { b } = await setup();
+    const client = new Client(b.url);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const head = await client.request({ path: '/plain', method: 'HEAD' });
+        await head.body.text();
+        const r = await client.request({ path: `/stray/1000/after-head-${i}`, method: 'GET' });
+        assert.equal(await r.body.text(), `after-head-${i}`);
+      }
+    } finally {
+      await client.close();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!b.logs.some((l) => /unsolicited/.test(String(l.msg))), 'a HEAD body was logged as a stray');
   });
 
   test('a server that sends stray responses is counted as failing and ejected', async () => {
