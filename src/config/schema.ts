@@ -122,7 +122,7 @@ export const configSchema = z
       .default([])
       .meta({
         description:
-          'Addresses or CIDR ranges of proxies in front of the balancer; from these peers the first X-Forwarded-For address is the client (default: none)',
+          'Addresses or CIDR ranges of proxies in front of the balancer; only their X-Forwarded-* headers are believed, and the client is the rightmost X-Forwarded-For address that is not one of them (default: none)',
       }),
     timeouts: timeoutsSchema.prefault({}),
     healthCheck: healthCheckField,
