@@ -18,6 +18,17 @@ const FORWARDING = new Set(['forwarded', 'x-real-ip']);
 // X-Forwarded-* values a trusted proxy sets that we keep as they are (the first proxy knows them).
 const KEPT_FROM_TRUSTED = ['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port'] as const;
 
+// X-Forwarded-Port of the last request: a listener's port, so nearly always the same string.
+let lastPort = -1;
+let lastPortText = '';
+function portText(port: number): string {
+  if (port !== lastPort) {
+    lastPort = port;
+    lastPortText = String(port);
+  }
+  return lastPortText;
+}
+
 /** True for the headers an untrusted client may not send upstream: X-Forwarded-*, Forwarded, X-Real-IP. */
 function isForwardedHeader(lower: string): boolean {
   return lower.startsWith('x-forwarded-') || FORWARDING.has(lower);
@@ -92,7 +103,7 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo): string
   if ((kept & 1) === 0) out.push('x-forwarded-proto', info.proto);
   const host = info.host ?? req.headers.host;
   if ((kept & 2) === 0 && host !== undefined) out.push('x-forwarded-host', host);
-  if ((kept & 4) === 0) out.push('x-forwarded-port', String(info.port));
+  if ((kept & 4) === 0) out.push('x-forwarded-port', portText(info.port));
   return out;
 }
 
