@@ -47,6 +47,7 @@ export class Backends implements ExchangeOwner {
   private readonly clients = new Map<Upstream, UndiciPool>();
   // Pools replaced after stray bytes, finishing their in-flight requests.
   private readonly retiring = new Set<UndiciPool>();
+  private stopping = false;
   private readonly budget: RetryBudget;
   private readonly clientAddress: ClientAddressResolver;
   private readonly retryAfterSeconds: number;
@@ -96,10 +97,11 @@ export class Backends implements ExchangeOwner {
   // strays, so they finish their requests and close instead of carrying the next ones.
   private renewClient(u: Upstream): void {
     const old = this.clients.get(u);
+    if (old === undefined || this.stopping) return;
     this.newClient(u);
-    if (old === undefined) return;
     this.retiring.add(old);
-    void old.close().finally(() => this.retiring.delete(old));
+    const gone = (): void => void this.retiring.delete(old);
+    old.close().then(gone, gone); // rejects only when stop() destroyed it first
   }
 
   /** Starts health checks. */
@@ -252,6 +254,7 @@ export class Backends implements ExchangeOwner {
    * requests finish (after a reload), `destroy` cuts them (after the shutdown grace period).
    */
   async stop(how: 'close' | 'destroy', notifyDeadlineMs = DEFAULT_CLOSE_DEADLINE_MS): Promise<void> {
+    this.stopping = true;
     await Promise.all([
       this.health.stop(),
       ...[...this.clients.values(), ...this.retiring].map((c) => (how === 'close' ? c.close() : c.destroy())),
