@@ -1,9 +1,11 @@
 import type { Pool as UndiciPool } from 'undici';
 import type { Upstream } from '../balancer/upstream.js';
-import type { Logger } from '../util/logger.js';
+import type { LogSink } from '../util/logger.js';
 
-/** How long a server that sent unsolicited bytes gets a fresh connection per request. */
+/** How long a server that sent unsolicited bytes first gets a fresh connection per request. */
 export const NO_REUSE_MS = 60_000;
+/** The period doubles each time the server does it again after a period ended, up to this. */
+export const MAX_NO_REUSE_MS = 3_600_000;
 /** At most one log line per server per this many milliseconds; the rest are counted into it. */
 const LOG_EVERY_MS = 1000;
 
@@ -21,6 +23,8 @@ interface Suspect {
   loggedAt: number;
   /** Strays since the last log line. */
   unlogged: number;
+  /** Length of the current (or last) no-reuse period. */
+  periodMs: number;
 }
 
 /** The reason strays are counted and logged under. */
@@ -35,14 +39,15 @@ export const STRAY_REASON = 'unsolicited response bytes on an idle connection';
  * a server that sends them may send one just after the next request went out on the same
  * connection (where no proxy can tell it from the real answer), it stops reusing that server's
  * connections for a while: its pool is replaced (the old connections finish their requests and
- * close) and each request gets its own connection (`Connection: close`).
+ * close) and each request gets its own connection (`Connection: close`), for 60 s, doubling
+ * each time the server does it again after a period ended (up to an hour).
  */
 export class StrayGuard {
   private readonly suspects = new Map<Upstream, Suspect>();
 
   /** Creates a guard that logs to `log` and counts strays in `sink`. */
   constructor(
-    private readonly log: Logger,
+    private readonly log: LogSink,
     private readonly sink: StraySink,
     /** Replaces the connection pool of `u`, when it becomes a suspect. */
     private readonly renew: (u: Upstream) => void,
@@ -68,21 +73,25 @@ export class StrayGuard {
     const now = this.now();
     let s = this.suspects.get(u);
     if (s === undefined) {
-      s = { until: 0, loggedAt: -Infinity, unlogged: 0 };
+      s = { until: 0, loggedAt: -Infinity, unlogged: 0, periodMs: 0 };
       this.suspects.set(u, s);
     }
-    const entering = s.until <= now;
-    s.until = now + NO_REUSE_MS;
-    if (entering) this.renew(u);
+    // A stray within a period comes from a connection of the retired pool: same period.
+    if (s.until <= now) {
+      s.periodMs = s.periodMs === 0 ? NO_REUSE_MS : Math.min(s.periodMs * 2, MAX_NO_REUSE_MS);
+      s.until = now + s.periodMs;
+      this.renew(u);
+    }
     s.unlogged++;
     if (now - s.loggedAt >= LOG_EVERY_MS) {
       const count = s.unlogged;
       s.unlogged = 0;
       s.loggedAt = now;
+      const left = Math.ceil((s.until - now) / 1000);
       this.log.warn(
-        { upstream: u.addr, strays: count, noReuseSeconds: NO_REUSE_MS / 1000 },
+        { upstream: u.addr, strays: count, noReuseSeconds: left },
         `upstream ${u.addr} sent ${STRAY_REASON}${count > 1 ? ` (${count} times since the last report)` : ''}: connection closed, ` +
-          `not reusing its connections for ${NO_REUSE_MS / 1000} s`,
+          `its connections not reused for ${left} s`,
       );
     }
     this.sink.reportFailure(u, STRAY_REASON);

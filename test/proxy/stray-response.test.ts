@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { Client } from 'undici';
+import { Client, type Pool as UndiciPool } from 'undici';
+import { Upstream } from '../../src/balancer/upstream.js';
+import { StrayGuard } from '../../src/proxy/stray-guard.js';
+import { recordingLogger } from '../helpers/logger.js';
 import { get, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -176,4 +180,48 @@ describe('stray responses', () => {
     // (no proxy can tell a stray that lands after the next request went out from the real answer).
     assert.ok(total <= 50, `${total} of 800 responses went to the wrong request`);
   });
+});
+
+test('the no-reuse period after a stray doubles each time the server does it again, up to an hour; logs are one a second', () => {
+  const log = recordingLogger();
+  const failures: string[] = [];
+  const renewed: string[] = [];
+  let t = 0;
+  const guard = new StrayGuard(log, { reportFailure: (_u, reason) => failures.push(reason) }, (u) => renewed.push(u.addr), () => t);
+  const u = new Upstream('http://127.0.0.1:9000/app');
+  const pool = new EventEmitter();
+  guard.watch(u, pool as unknown as UndiciPool);
+  const stray = (): boolean => pool.emit('disconnect', u.addr, [], Object.assign(new Error('bad response'), { code: 'UND_ERR_SOCKET' }));
+  const closed = (): boolean => pool.emit('disconnect', u.addr, [], Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }));
+
+  closed();
+  assert.equal(guard.noReuse(u), false, 'a server closing an idle connection is no stray');
+  assert.equal(failures.length, 0);
+
+  stray();
+  assert.equal(guard.noReuse(u), true);
+  assert.deepEqual(renewed, ['http://127.0.0.1:9000']);
+  // More strays from the retired pool's connections within the period: counted, logged once a second, no new pool.
+  t = 500;
+  stray();
+  t = 1200;
+  stray();
+  assert.equal(renewed.length, 1);
+  assert.equal(failures.length, 3);
+  assert.deepEqual(
+    log.entries.map((e) => [e.obj.strays, e.obj.noReuseSeconds]),
+    [
+      [1, 60],
+      [2, 59],
+    ],
+  );
+  t = 60_001;
+  assert.equal(guard.noReuse(u), false, 'the period ended');
+  const periods: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    stray();
+    periods.push(log.entries.at(-1)?.obj.noReuseSeconds as number);
+    t += periods.at(-1)! * 1000 + 1;
+  }
+  assert.deepEqual(periods, [120, 240, 480, 960, 1920, 3600, 3600, 3600]);
 });
