@@ -17,11 +17,14 @@ import { endSocketWithError, sendError, type UpstreamFailure } from './errors.js
 import { Exchange, type ExchangeOwner } from './exchange.js';
 import { upstreamHeaders } from './headers.js';
 import { StrayGuard } from './stray-guard.js';
-import { joinPath, pathPrefix, splitAbsoluteForm } from './upstream-path.js';
+import { climbsAboveRoot, joinPath, pathPrefix, splitAbsoluteForm } from './upstream-path.js';
 import { tunnelUpgrade } from './websocket.js';
 
 // Absolute-form request targets (RFC 9112 §3.2.2), which a server must accept.
 const ABSOLUTE_FORM = /^https?:\/\//i;
+// With server path prefixes, a path climbing above its root could step out of the prefix (nginx
+// answers such paths 400 too).
+const PATH_ABOVE_ROOT = 'request path climbs above the root with dot segments';
 
 /** Reads a small request body whole; undefined if the client went away first. */
 function readSmallBody(req: IncomingMessage, done: (body: Buffer | undefined) => void): void {
@@ -135,6 +138,14 @@ export class Backends implements ExchangeOwner {
       sendError(res, 400, 'request target must be a path or an absolute http(s) URL');
       return;
     }
+    // Absolute-form goes upstream as origin-form, with the Host it names (RFC 9112 §3.2.2).
+    const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
+    const originForm = absolute === undefined ? target : absolute.originForm;
+    if (this.prefixes.size > 0 && climbsAboveRoot(originForm)) {
+      req.resume();
+      sendError(res, 400, PATH_ABOVE_ROOT);
+      return;
+    }
     const peer = peerAddress(req.socket);
     const trusted = this.clientAddress.trusts(peer);
     const clientAddress = trusted ? this.clientAddress.forwardedClient(req, peer) : peer;
@@ -145,10 +156,8 @@ export class Backends implements ExchangeOwner {
       sendError(res, 503, 'no server available', this.retryAfterSeconds);
       return;
     }
-    // Absolute-form goes upstream as origin-form, with the Host it names (RFC 9112 §3.2.2).
-    const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
     const options: Dispatcher.DispatchOptions = {
-      path: this.upstreamPath(u, absolute === undefined ? target : absolute.originForm),
+      path: this.upstreamPath(u, originForm),
       method: req.method ?? 'GET',
       headers: upstreamHeaders(req, { peer, trusted, proto: 'http', port: req.socket.localPort ?? 0, host: absolute?.authority }),
       body,
@@ -227,6 +236,12 @@ export class Backends implements ExchangeOwner {
       endSocketWithError(socket, 400, 'request target must be a path or an absolute http(s) URL');
       return;
     }
+    const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
+    const originForm = absolute === undefined ? target : absolute.originForm;
+    if (this.prefixes.size > 0 && climbsAboveRoot(originForm)) {
+      endSocketWithError(socket, 400, PATH_ABOVE_ROOT);
+      return;
+    }
     const peer = peerAddress(req.socket);
     const trusted = this.clientAddress.trusts(peer);
     const clientAddress = trusted ? this.clientAddress.forwardedClient(req, peer) : peer;
@@ -235,8 +250,7 @@ export class Backends implements ExchangeOwner {
       endSocketWithError(socket, 503, '', { 'retry-after': this.retryAfterSeconds });
       return;
     }
-    const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
-    const path = this.upstreamPath(u, absolute === undefined ? target : absolute.originForm);
+    const path = this.upstreamPath(u, originForm);
     const started = performance.now();
     const { connectMs, idleMs } = this.config.timeouts;
     const port = req.socket.localPort ?? 0;

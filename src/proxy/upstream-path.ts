@@ -68,3 +68,27 @@ export function checkServerAddress(s: string): string | undefined {
   if (s.includes('#')) return 'has a fragment ("#"); a server address may have a path, but no fragment';
   return undefined;
 }
+
+// Separators some servers decode or accept: "/", "\", and their percent-encodings.
+const SEPARATORS = /%2f|%5c|\\/gi;
+const ENCODED_DOT = /%2e/gi;
+
+/**
+ * True when the dot segments of `target`'s path climb above its root ("/../x", "/a/%2e%2e/../x",
+ * "/..%2Fx", "/..\x"): joined to a server's path prefix, such a path would step out of it on any
+ * server that normalises paths. Separators and dots count in their encoded forms too, since
+ * servers differ in what they decode; empty segments ("//") do not count as depth.
+ */
+export function climbsAboveRoot(target: string): boolean {
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  if (!path.includes('.') && !/%2e/i.test(path)) return false;
+  let depth = 0;
+  for (const raw of path.replace(SEPARATORS, '/').split('/')) {
+    const seg = raw.replace(ENCODED_DOT, '.');
+    if (seg === '..') {
+      if (--depth < 0) return true;
+    } else if (seg !== '' && seg !== '.') depth++;
+  }
+  return false;
+}

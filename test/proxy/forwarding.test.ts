@@ -109,6 +109,26 @@ describe('server address with a path', () => {
     });
   }
 
+  test('a path that climbs above its root cannot step out of the server path: 400, and no server sees it', async () => {
+    const climbing = ['/../admin', '/a/../../admin', '/%2e%2e/admin', '/.%2E/admin', '/..%2Fadmin', '/a/..%5c..%5cadmin', '/a/..\\..\\admin', 'http://example.test/../admin'];
+    for (const target of climbing) {
+      const before = backend.seen.length;
+      const reply = await raw(prefixed.url, `GET ${target} HTTP/1.1\r\nHost: front.test\r\nConnection: close\r\n\r\n`);
+      assert.match(reply, /^HTTP\/1\.1 400 /, `${target} -> ${reply.split('\r\n')[0]}`);
+      assert.match(reply, /climbs above the root/);
+      assert.equal(backend.seen.length, before, `${target} reached the server`);
+    }
+    const upgrade = await raw(
+      prefixed.url,
+      'GET /../ws HTTP/1.1\r\nHost: front.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    assert.match(upgrade, /^HTTP\/1\.1 400 /);
+    // Without a server path there is nothing to step out of: the path passes as sent.
+    await raw(plain.url, 'GET /../x HTTP/1.1\r\nHost: front.test\r\nConnection: close\r\n\r\n');
+    assert.equal(last(backend.seen).url, '/../x');
+  });
+
   test('a WebSocket upgrade is joined the same way', async () => {
     const reply = await raw(
       prefixed.url,
