@@ -31,7 +31,11 @@ function portText(port: number): string {
 
 /** True for the headers an untrusted client may not send upstream: X-Forwarded-*, Forwarded, X-Real-IP. */
 function isForwardedHeader(lower: string): boolean {
-  return lower.startsWith('x-forwarded-') || FORWARDING.has(lower);
+  if (lower.startsWith('x-forwarded-') || FORWARDING.has(lower)) return true;
+  // CGI-style servers read X_Forwarded_For as X-Forwarded-For (both become HTTP_X_FORWARDED_FOR).
+  if (!lower.includes('_')) return false;
+  const dashed = lower.replaceAll('_', '-');
+  return dashed.startsWith('x-forwarded-') || FORWARDING.has(dashed);
 }
 
 /** Lower-cased header names listed in a Connection header value (they are hop-by-hop too). */

@@ -240,7 +240,7 @@ describe('X-Forwarded-* and client addresses', () => {
       'a client of a balancer that trusts no proxy: the same',
       () => untrusting,
       '127.0.0.1',
-      spoof + 'x-forwarded-for: 7.7.7.7\r\nX-FORWARDED-PROTO: wss\r\n',
+      spoof + 'x-forwarded-for: 7.7.7.7\r\nX-FORWARDED-PROTO: wss\r\nX_Forwarded_For: 8.8.8.8\r\nX-Real_IP: 8.8.8.8\r\n',
       {
         'x-forwarded-for': '127.0.0.1',
         'x-forwarded-proto': 'http',
@@ -249,6 +249,9 @@ describe('X-Forwarded-* and client addresses', () => {
         'x-forwarded-prefix': undefined,
         forwarded: undefined,
         'x-real-ip': undefined,
+        // CGI servers read these as X-Forwarded-For and X-Real-IP.
+        x_forwarded_for: undefined,
+        'x-real_ip': undefined,
         proxy: undefined,
       },
     ],
