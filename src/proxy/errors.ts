@@ -4,7 +4,7 @@ import { failureKind, type FailureKind } from '../health/retry.js';
 
 /** Why a proxied request failed, as the client sees it. */
 export interface UpstreamFailure {
-  /** 502 (refused, reset, bad response) or 504 (timeout); 503 when no attempt could connect to any server. */
+  /** 502 (reset, bad response) or 504 (timeout); the client gets 503 instead when no attempt could connect to any server. */
   readonly status: 502 | 503 | 504;
   /** Short cause for logs and passive health checks, e.g. "ECONNREFUSED". */
   readonly reason: string;
