@@ -228,15 +228,21 @@ export class HealthChecker {
       // Start-to-start spacing; a probe that outlasted the interval is followed at once. A server
       // that is out is probed every downInterval (HAProxy's downinter), so it is back within
       // seconds. Scheduled in `finally`, so nothing in acting on the result can stop the probing.
-      const { intervalMs, downIntervalMs, jitter } = this.settings.active;
-      const base = e.u.available ? intervalMs : downIntervalMs;
-      const interval = base * (1 + jitter * (2 * this.random() - 1));
-      const delay = Math.max(0, startedAt + interval - this.clock.now());
-      e.timer = this.clock.setTimer(() => {
-        e.timer = undefined;
-        this.runProbe(e);
-      }, delay);
+      const { intervalMs, downIntervalMs } = this.settings.active;
+      this.scheduleProbe(e, startedAt + this.jittered(e.u.available ? intervalMs : downIntervalMs));
     }
+  }
+
+  private jittered(ms: number): number {
+    return ms * (1 + this.settings.active.jitter * (2 * this.random() - 1));
+  }
+
+  private scheduleProbe(e: Entry, at: number): void {
+    this.clock.clearTimer(e.timer);
+    e.timer = this.clock.setTimer(() => {
+      e.timer = undefined;
+      this.runProbe(e);
+    }, Math.max(0, at - this.clock.now()));
   }
 
   private actOnProbe(e: Entry, r: ProbeResult): void {
@@ -292,6 +298,9 @@ export class HealthChecker {
     u.available = available;
     if (available) this.slowStart.begin(u);
     else this.slowStart.cancel(u);
+    // Taken out between probes (an ejection): its next probe comes within downInterval, not the
+    // normal interval, so an ejection that a passing probe ends is short.
+    if (!available && e.timer !== undefined) this.scheduleProbe(e, this.clock.now() + this.jittered(this.settings.active.downIntervalMs));
     this.pool.refresh();
     const total = this.pool.servers.length;
     const healthy = this.pool.availableCount;

@@ -478,3 +478,18 @@ test('down servers are probed every downInterval, up servers every interval; ris
   assert.equal(h.calls.get(a), 8, 'up again: back to every 10 s');
   await h.checker.stop();
 });
+
+test('a server ejected between probes is probed within downInterval, so a refusal ejection ends about a second after it is back', async () => {
+  const h = harness({ n: 2, intervalMs: 10_000, healthCheck: { slowStart: 0 } });
+  const [a] = h.servers as [Upstream];
+  h.checker.start();
+  await h.clock.advance(2000); // first probes at 0; the next are due at 10 s
+  assert.equal(h.calls.get(a), 1);
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
+  assert.equal(a.available, false);
+  await h.clock.advance(1000);
+  assert.equal(h.calls.get(a), 2, 'probed 1 s after the ejection, not at 10 s');
+  assert.equal(a.available, true, 'the passing probe ended the refusal ejection');
+  assert.deepEqual(h.brief().slice(1), ['server-up 9001 2/2: passed a check after its ejection for refused connections']);
+  await h.checker.stop();
+});
