@@ -5,7 +5,7 @@ import type { HealthSettings } from './config.js';
 import { HealthError } from './errors.js';
 import type { HealthEvent, HealthEventType, HealthEvents } from './events.js';
 import type { LogSink } from '../util/logger.js';
-import { PassiveDetector, type PassiveView } from './passive.js';
+import { PassiveDetector, type FailureCause, type PassiveView } from './passive.js';
 import { errorResult, probe, type ProbeResult } from './probe.js';
 import { SlowStart } from './slow-start.js';
 import { CheckState, type CheckStateView } from './state.js';
@@ -143,7 +143,7 @@ export class HealthChecker {
    */
   reportSuccess(u: Upstream, status: number): void {
     if (this.settings.passive.statuses.has(status)) {
-      this.reportFailure(u, `status ${status}`);
+      this.reportFailure(u, `status ${status}`, 'status');
       return;
     }
     this.passive.recordSuccess(u);
@@ -151,11 +151,14 @@ export class HealthChecker {
     if (e !== undefined) e.cappedLogged = false;
   }
 
-  /** A request to `u` failed before a response: `reason` is short, e.g. "ECONNREFUSED", "timeout". May eject `u`. */
-  reportFailure(u: Upstream, reason: string): void {
+  /**
+   * A request to `u` failed: `reason` is short, e.g. "ECONNREFUSED", "response headers timeout";
+   * `cause` says how (a refused connection is ejected even beyond maxEjectionPercent). May eject `u`.
+   */
+  reportFailure(u: Upstream, reason: string, cause: FailureCause): void {
     const e = this.entries.get(u);
     if (e === undefined || this.stopped) return;
-    const v = this.passive.recordFailure(u, reason);
+    const v = this.passive.recordFailure(u, reason, cause);
     if (v.kind === 'ejected') {
       e.cappedLogged = false;
       this.apply(e, v.reason, 'passive');
@@ -192,6 +195,7 @@ export class HealthChecker {
           ejected: p?.ejected ?? false,
           ejectedUntil: toEpoch(p?.ejectedUntil),
           ejections: p?.ejections ?? 0,
+          ejectedFor: p?.ejectedFor,
           recentFailures: p?.recentFailures ?? 0,
         },
         lastReason,
@@ -218,20 +222,36 @@ export class HealthChecker {
   }
 
   private onProbe(e: Entry, r: ProbeResult, startedAt: number): void {
-    const { intervalMs, jitter } = this.settings.active;
-    const interval = intervalMs * (1 + jitter * (2 * this.random() - 1));
-    // Start-to-start spacing; a probe that outlasted the interval is followed at once.
-    // Scheduled before acting on the result, so nothing below can stop the probing.
-    const delay = Math.max(0, startedAt + interval - this.clock.now());
+    try {
+      this.actOnProbe(e, r);
+    } finally {
+      // Start-to-start spacing; a probe that outlasted the interval is followed at once. A server
+      // that is out is probed every downInterval (HAProxy's downinter), so it is back within
+      // seconds. Scheduled in `finally`, so nothing in acting on the result can stop the probing.
+      const { intervalMs, downIntervalMs } = this.settings.active;
+      this.scheduleProbe(e, startedAt + this.jittered(e.u.available ? intervalMs : downIntervalMs));
+    }
+  }
+
+  private jittered(ms: number): number {
+    return ms * (1 + this.settings.active.jitter * (2 * this.random() - 1));
+  }
+
+  private scheduleProbe(e: Entry, at: number): void {
+    this.clock.clearTimer(e.timer);
     e.timer = this.clock.setTimer(() => {
       e.timer = undefined;
       this.runProbe(e);
-    }, delay);
+    }, Math.max(0, at - this.clock.now()));
+  }
+
+  private actOnProbe(e: Entry, r: ProbeResult): void {
     const t = e.state.record(r.ok ? { ok: true } : { ok: false, reason: r.reason }, this.clock.now());
     if (t === undefined) {
-      // A server ejected for connection failures that answers its check again is back (Envoy unejects on a passing check).
-      if (r.ok && e.state.isUp && this.passive.unejectIfConnectionFailures(e.u)) {
-        this.apply(e, 'passed a check after its ejection for connection failures', 'active');
+      // A server ejected for refused connections that answers its check again accepts connections
+      // again: it is back (Envoy unejects on a passing check). Other ejections run their time.
+      if (r.ok && e.state.isUp && this.passive.unejectIfRefused(e.u)) {
+        this.apply(e, 'passed a check after its ejection for refused connections', 'active');
       }
       return;
     }
@@ -278,6 +298,9 @@ export class HealthChecker {
     u.available = available;
     if (available) this.slowStart.begin(u);
     else this.slowStart.cancel(u);
+    // Taken out between probes (an ejection): its next probe comes within downInterval, not the
+    // normal interval, so an ejection that a passing probe ends is short.
+    if (!available && e.timer !== undefined) this.scheduleProbe(e, this.clock.now() + this.jittered(this.settings.active.downIntervalMs));
     this.pool.refresh();
     const total = this.pool.servers.length;
     const healthy = this.pool.availableCount;

@@ -40,6 +40,9 @@ const statusCode = z.number({ error: 'must be a number: an HTTP status, 400 to 5
   message: 'is not an HTTP error status (400 to 599)',
 });
 
+/** Probe interval for servers that are out, unless `downInterval` is set (and healthCheckDelay is not shorter). */
+export const DEFAULT_DOWN_INTERVAL_MS = 1000;
+
 /** Default statuses passive checks count as failures: gateway errors, as Envoy's consecutive_gateway_failure. */
 export const DEFAULT_FAILURE_STATUSES: readonly number[] = [502, 503, 504];
 
@@ -79,6 +82,16 @@ export const healthCheckSchema = z
       .default('/')
       .meta({ description: 'Path requested by http checks, joined to the server address path as proxied requests are (default "/")' }),
     timeout: seconds('Time a check may take, connect to end of body', 2),
+    // HAProxy's `downinter`: a server that is out is probed faster, so one that comes back (or starts
+    // late) is in again within seconds instead of rise x healthCheckDelay. Optional: its default
+    // depends on healthCheckDelay (never slower than the normal interval unless set so).
+    downInterval: z
+      .number({ error: 'must be a number: Interval between probes of a server that is out, in seconds' })
+      .refine((n) => Number.isFinite(n) && n > 0, { message: 'is not a positive number of seconds' })
+      .optional()
+      .meta({
+        description: `Interval between probes of a server that is out (down or ejected), in seconds (default ${DEFAULT_DOWN_INTERVAL_MS / 1000}, or healthCheckDelay when shorter)`,
+      }),
     expectStatus: statusSpec
       .default('200-399')
       .meta({ description: 'Statuses that pass: 200, "200-399", "2xx", "200,204" or a list (default "200-399")' }),
@@ -121,6 +134,8 @@ export interface ActiveCheckSettings {
   readonly path: string;
   /** Mean time between the starts of two probes of one server (top-level `healthCheckDelay`). */
   readonly intervalMs: number;
+  /** Mean time between probes of a server that is out (down by checks or ejected): HAProxy's downinter. */
+  readonly downIntervalMs: number;
   /** Whole-probe deadline. */
   readonly timeoutMs: number;
   /** Statuses that pass. */
@@ -173,6 +188,7 @@ export function resolveHealthConfig(file: HealthCheckFile | undefined, intervalM
       type: f.type,
       path: f.path,
       intervalMs,
+      downIntervalMs: f.downInterval === undefined ? Math.min(DEFAULT_DOWN_INTERVAL_MS, intervalMs) : Math.max(1, toMs(f.downInterval)),
       timeoutMs: toMs(f.timeout),
       expectStatus,
       expectBody: f.expectBody,

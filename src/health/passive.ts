@@ -1,5 +1,12 @@
 import type { Upstream } from '../balancer/upstream.js';
 import type { PassiveSettings } from './config.js';
+import type { FailureKind } from './retry.js';
+
+/**
+ * Why a request counted as a failure: how the attempt failed (retry.ts), or `status` for a
+ * response whose status is in `passive.statuses`.
+ */
+export type FailureCause = Exclude<FailureKind, 'cut'> | 'status';
 
 /** What one recorded failure led to. */
 export type FailureVerdict =
@@ -26,6 +33,8 @@ export interface PassiveView {
   readonly ejectedUntil: number | undefined;
   /** Ejection multiplier: ejections in a row, decaying by one per baseEjection spent in service. */
   readonly ejections: number;
+  /** Cause of the current ejection's last failure, when ejected. */
+  readonly ejectedFor: FailureCause | undefined;
   /** Consecutive failures counted towards the next ejection. */
   readonly recentFailures: number;
 }
@@ -37,8 +46,8 @@ interface ServerRecord {
   ejections: number;
   lastEjectionEnd: number | undefined;
   lastDurationMs: number;
-  /** The failure that caused the current ejection was an error status, not a connection failure. */
-  ejectedForStatus: boolean;
+  /** Cause of the failure that led to the current ejection. */
+  ejectedFor: FailureCause | undefined;
 }
 
 /** Formats milliseconds as seconds for reasons: 30000 -> "30 s", 1500 -> "1.5 s". */
@@ -50,8 +59,11 @@ export const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))
  * "consecutive" so a busy server with rare errors is not ejected). The n-th
  * ejection in a row lasts n x baseEjection, capped at maxEjection (Envoy); the
  * multiplier drops by one for each baseEjection the server then stays in service.
- * At most maxEjectionPercent of all servers (rounded down) are ejected at once;
- * servers that active checks also hold down do not count, they are out anyway.
+ * At most maxEjectionPercent of all servers (rounded down) are ejected at once for what real
+ * traffic can provoke (statuses, timeouts, resets: a bad client could otherwise eject everyone).
+ * A server that refuses connections (or does not accept them in time) is ejected regardless: that
+ * is a fact about the server, not about the requests. Such servers, and those active checks hold
+ * down, do not count towards the cap: they are out anyway.
  * Pure: the clock is injected and expiry is pulled with `expire()`.
  */
 export class PassiveDetector {
@@ -66,7 +78,7 @@ export class PassiveDetector {
     private readonly isActiveDown: (u: Upstream) => boolean = () => false,
   ) {
     for (const u of servers) {
-      this.records.set(u, { failures: [], ejectedUntil: undefined, ejections: 0, lastEjectionEnd: undefined, lastDurationMs: 0, ejectedForStatus: false });
+      this.records.set(u, { failures: [], ejectedUntil: undefined, ejections: 0, lastEjectionEnd: undefined, lastDurationMs: 0, ejectedFor: undefined });
     }
     this.maxEjected = Math.floor((servers.length * settings.maxEjectionPercent) / 100);
   }
@@ -82,8 +94,8 @@ export class PassiveDetector {
     if (r !== undefined && r.ejectedUntil === undefined) r.failures.length = 0;
   }
 
-  /** A request to `u` failed for `reason` ("ECONNREFUSED", "status 502"); may eject it. */
-  recordFailure(u: Upstream, reason: string): FailureVerdict {
+  /** A request to `u` failed for `reason` ("ECONNREFUSED", "status 502") with `cause`; may eject it. */
+  recordFailure(u: Upstream, reason: string, cause: FailureCause): FailureVerdict {
     const r = this.records.get(u);
     // Late answers from requests sent before an ejection must not extend it.
     if (r === undefined || !this.enabled || r.ejectedUntil !== undefined) return { kind: 'counted' };
@@ -96,7 +108,7 @@ export class PassiveDetector {
     if (r.failures.length < maxFails) return { kind: 'counted' };
     const what = `${maxFails} failed request${maxFails === 1 ? '' : 's'} within ${seconds(failWindowMs)}, last: ${reason}`;
     r.failures.length = 0;
-    if (!this.isActiveDown(u) && this.ejectedCount() >= this.maxEjected) {
+    if (cause !== 'connect' && !this.isActiveDown(u) && this.ejectedCount() >= this.maxEjected) {
       const out = `${this.ejectedCount()} of ${this.records.size} servers already out`;
       return { kind: 'capped', reason: `${what}; not ejected: ${out} (maxEjectionPercent ${this.settings.maxEjectionPercent})` };
     }
@@ -108,7 +120,7 @@ export class PassiveDetector {
     const durationMs = Math.min(baseEjectionMs * r.ejections, maxEjectionMs);
     r.ejectedUntil = now + durationMs;
     r.lastDurationMs = durationMs;
-    r.ejectedForStatus = reason.startsWith('status ');
+    r.ejectedFor = cause;
     return { kind: 'ejected', until: r.ejectedUntil, durationMs, reason: `ejected for ${seconds(durationMs)} after ${what}` };
   }
 
@@ -126,13 +138,14 @@ export class PassiveDetector {
   }
 
   /**
-   * Ends `u`'s ejection when it was for connection failures (refused, reset, timeout): a passing
-   * active check proves the server accepts connections again. An ejection for error statuses
-   * stands, since a check of one path says little about the statuses of real traffic.
+   * Ends `u`'s ejection when it was for refused connections (the connection never established):
+   * a passing active check proves the server accepts connections again. Any other ejection
+   * (timeouts, resets, failures mid-response, error statuses) runs its time: a server that hangs
+   * or breaks real requests can still answer a check of one path.
    */
-  unejectIfConnectionFailures(u: Upstream): boolean {
+  unejectIfRefused(u: Upstream): boolean {
     const r = this.records.get(u);
-    if (r === undefined || r.ejectedUntil === undefined || r.ejectedForStatus) return false;
+    if (r === undefined || r.ejectedUntil === undefined || r.ejectedFor !== 'connect') return false;
     this.uneject(u);
     return true;
   }
@@ -171,13 +184,14 @@ export class PassiveDetector {
     const r = this.records.get(u);
     if (r === undefined) return undefined;
     const { ejectedUntil, ejections } = r;
-    return { ejected: ejectedUntil !== undefined, ejectedUntil, ejections, recentFailures: r.failures.length };
+    const ejected = ejectedUntil !== undefined;
+    return { ejected, ejectedUntil, ejections, ejectedFor: ejected ? r.ejectedFor : undefined, recentFailures: r.failures.length };
   }
 
-  // Ejected servers that count towards the cap: those active checks do not hold down.
+  // Ejected servers that count towards the cap: those not refusing connections and not held down by active checks.
   private ejectedCount(): number {
     let n = 0;
-    for (const [u, r] of this.records) if (r.ejectedUntil !== undefined && !this.isActiveDown(u)) n++;
+    for (const [u, r] of this.records) if (r.ejectedUntil !== undefined && r.ejectedFor !== 'connect' && !this.isActiveDown(u)) n++;
     return n;
   }
 }

@@ -19,7 +19,9 @@ export type FailureKind =
   /** No response headers within the timeout: it may have run. */
   | 'timeout'
   /** Failed after response bytes reached us (and maybe the client): never retried. */
-  | 'response';
+  | 'response'
+  /** Cut by the balancer itself (shutdown, reload): never retried, never counted against the server. */
+  | 'cut';
 
 /** Facts about one failed attempt. */
 export interface RetryInput {
@@ -47,6 +49,7 @@ const no = (code: RetryRefusal, reason: string): RetryDecision => ({ retry: fals
  */
 export function retryAllowed(input: RetryInput, maxAttempts: number = DEFAULT_MAX_ATTEMPTS): RetryDecision {
   if (input.kind === 'response') return no('E_RETRY_AFTER_RESPONSE', 'response already started');
+  if (input.kind === 'cut') return no('E_RETRY_CUT', 'cut by the balancer (shutdown or reload)');
   if (input.kind !== 'connect' && !IDEMPOTENT_METHODS.has(input.method.toUpperCase())) {
     return no('E_RETRY_NOT_IDEMPOTENT', `${input.method.toUpperCase()} may have been processed (${input.kind})`);
   }

@@ -50,10 +50,12 @@ export class Backends implements ExchangeOwner {
   private readonly clients = new Map<Upstream, UndiciPool>();
   // Pools replaced after stray bytes, finishing their in-flight requests.
   private readonly retiring = new Set<UndiciPool>();
-  private stopping = false;
   private readonly budget: RetryBudget;
   private readonly clientAddress: ClientAddressResolver;
-  private readonly retryAfterSeconds: number;
+  /** Retry-After, in seconds, of 503 answers. */
+  readonly retryAfterSeconds: number;
+  // Set once stop() or cut() begins: attempts that end from now on were cut by us, not by a server.
+  private stopping: 'reload' | 'shutdown' | undefined;
   private readonly strays: StrayGuard;
   // Path prefixes of servers whose address has a path; empty (and never read) when none has.
   private readonly prefixes = new Map<Upstream, string>();
@@ -177,22 +179,32 @@ export class Backends implements ExchangeOwner {
     return this.prefixes.size === 0 ? target : joinPath(this.prefixes.get(u) ?? '', target);
   }
 
-  /** Passive health: the response status counts for or against the server. */
-  responseStarted(x: Exchange): void {
-    this.health.reportSuccess(x.upstream, x.status);
-  }
-
-  /** Ends one attempt: the algorithm learns its duration, passive health its failure. */
+  /**
+   * Ends one attempt: the algorithm learns its duration, passive health its outcome, counted once
+   * at the end (a response cut after its headers is a failure, not a success). Attempts cut by our
+   * own shutdown or reload count neither way.
+   */
   attemptEnded(x: Exchange, failure: UpstreamFailure | undefined): void {
     const end = x.headersAt > 0 ? x.headersAt : performance.now();
+    const kind = failure?.kind;
+    if (kind === 'cut') {
+      this.pool.release(x.upstream, end - x.attemptStartedAt, false);
+      return;
+    }
     const failed = failure !== undefined || this.config.health.passive.statuses.has(x.status);
     this.pool.release(x.upstream, end - x.attemptStartedAt, failed);
-    if (failure !== undefined) this.health.reportFailure(x.upstream, failure.reason);
+    if (failure !== undefined && kind !== undefined) this.health.reportFailure(x.upstream, failure.reason, kind);
+    else if (x.status !== 0) this.health.reportSuccess(x.upstream, x.status);
   }
 
   /** Retries a request that failed before any response byte on another server, when safe and within budget. */
   retry(x: Exchange, failure: UpstreamFailure): boolean {
     const { kind } = failure;
+    // After a reload or during shutdown the pools take no new requests: a retry would only fail there.
+    if (this.stopping !== undefined) {
+      this.log.debug({ upstream: x.upstream.addr }, `not retried: balancer ${this.stopping === 'reload' ? 'reloaded' : 'shutting down'}`);
+      return false;
+    }
     const decision = decideRetry(
       { method: x.options.method, kind, bodyReplayable: x.replayable, attempts: x.attempts },
       this.budget,
@@ -219,7 +231,13 @@ export class Backends implements ExchangeOwner {
   /** Called by each Exchange when it ends. */
   exchangeDone(x: Exchange, failure: UpstreamFailure | undefined, clientGone: boolean): void {
     this.awaitingUpstream.delete(x.req.socket);
-    if (failure !== undefined) {
+    if (failure?.kind === 'cut' || (clientGone && this.stopping === 'shutdown')) {
+      const by = this.stopping === 'reload' ? 'a reload' : 'the shutdown (grace period over)';
+      this.log.warn(
+        { upstream: x.upstream.addr, method: x.req.method, url: x.req.url, attempts: x.attempts, cutBy: this.stopping ?? 'shutdown' },
+        `request cut by ${by}; client connection closed, ${x.upstream.addr} not blamed`,
+      );
+    } else if (failure !== undefined) {
       this.log.warn(
         { upstream: x.upstream.addr, method: x.req.method, url: x.req.url, reason: failure.reason, status: failure.status, attempts: x.attempts },
         `upstream ${x.upstream.addr} failed: ${failure.reason}`,
@@ -257,10 +275,20 @@ export class Backends implements ExchangeOwner {
     const opts = { peer, trusted, port, proto: 'http', path, host: absolute?.authority, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs };
     tunnelUpgrade(req, socket, head, u, opts, (failure) => {
       this.pool.release(u, performance.now() - started, failure !== undefined);
-      if (failure === undefined) return;
-      this.health.reportFailure(u, failure.reason);
+      if (failure === undefined || failure.kind === 'cut') return;
+      this.health.reportFailure(u, failure.reason, failure.kind);
       this.log.warn({ upstream: u.addr, reason: failure.reason }, `websocket upstream ${u.addr} failed: ${failure.reason}`);
     });
+  }
+
+  /**
+   * The shutdown grace period is over: cuts the requests still upstream (their clients'
+   * connections close) before the listener cuts the client connections, so every cut request is
+   * logged as ours, neither retried nor counted against a server. `stop('destroy')` follows.
+   */
+  cut(): void {
+    this.stopping = 'shutdown';
+    for (const c of this.clients.values()) void c.destroy().catch(() => undefined);
   }
 
   /**
@@ -268,7 +296,7 @@ export class Backends implements ExchangeOwner {
    * requests finish (after a reload), `destroy` cuts them (after the shutdown grace period).
    */
   async stop(how: 'close' | 'destroy', notifyDeadlineMs = DEFAULT_CLOSE_DEADLINE_MS): Promise<void> {
-    this.stopping = true;
+    this.stopping ??= how === 'close' ? 'reload' : 'shutdown';
     await Promise.all([
       this.health.stop(),
       ...[...this.clients.values(), ...this.retiring].map((c) => (how === 'close' ? c.close() : c.destroy())),

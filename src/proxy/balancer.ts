@@ -123,7 +123,10 @@ export class Balancer {
       this.server.closeIdleConnections();
       // Keep-alive connections become idle as their last response ends; close them as they do.
       const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
-      const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+      const timer = setTimeout(() => {
+        this.current.cut(); // requests still upstream are ours to cut: no server is blamed
+        this.server.closeAllConnections();
+      }, graceMs);
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);

@@ -4,8 +4,8 @@ import { failureKind, type FailureKind } from '../health/retry.js';
 
 /** Why a proxied request failed, as the client sees it. */
 export interface UpstreamFailure {
-  /** 502 (refused, reset, bad response) or 504 (timeout). */
-  readonly status: 502 | 504;
+  /** 502 (reset, bad response) or 504 (timeout); the client gets 503 instead when no attempt could connect to any server. */
+  readonly status: 502 | 503 | 504;
   /** Short cause for logs and passive health checks, e.g. "ECONNREFUSED". */
   readonly reason: string;
   /** How it failed as far as a retry is concerned (health/retry.ts decides from this). */
@@ -17,6 +17,9 @@ export interface UpstreamFailure {
  * the reason logs and health checks see, and the kind retries are decided on.
  */
 export function classifyUpstreamError(err: Error, responseStarted = false): UpstreamFailure {
+  const code = (err as NodeJS.ErrnoException).code;
+  // undici raises these only for requests on a pool we destroyed (shutdown) or closed (reload).
+  if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') return { status: 502, reason: 'cut by the balancer', kind: 'cut' };
   const { status, reason } = statusAndReason(err);
   return { status, reason, kind: failureKind(err, { responseStarted }) };
 }

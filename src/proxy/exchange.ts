@@ -6,8 +6,8 @@ import { stripResponseHeaders } from './headers.js';
 
 /** What an exchange reports back to the proxy. */
 export interface ExchangeOwner {
-  /** Response headers arrived from `x.upstream` (passive health: the status may still count as a failure). */
-  responseStarted(x: Exchange): void;
+  /** Retry-After, in seconds, for a 503 when no attempt could connect to any server. */
+  readonly retryAfterSeconds: number;
   /** The attempt on `x.upstream` ended; called once per attempt. `failure` is set when the upstream failed. */
   attemptEnded(x: Exchange, failure: UpstreamFailure | undefined): void;
   /** The attempt failed before any response byte: re-dispatch `x` elsewhere and return true, or return false. */
@@ -49,6 +49,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return this.finished;
   }
   private clientGone = false;
+  // Some attempt connected to a server (failures before that are "connect" ones): decides 502/504 vs 503.
+  private reached = false;
 
   /** Creates the exchange; it watches the client connection from now on. */
   constructor(
@@ -99,7 +101,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational: the final response follows
     this.status = statusCode;
     this.headersAt = performance.now();
-    this.owner.responseStarted(this);
     if (this.res.destroyed) return;
     const length = headers['content-length'];
     this.remaining = typeof length === 'string' && this.req.method !== 'HEAD' ? Number(length) : -1;
@@ -141,10 +142,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     const failure = classifyUpstreamError(err, this.status !== 0);
     this.owner.attemptEnded(this, failure);
+    if (failure.kind === 'cut') {
+      // Our own shutdown or reload cut it: nothing to retry, nobody to blame; the client connection closes.
+      this.res.destroy();
+      this.finish(failure);
+      return;
+    }
+    if (failure.kind !== 'connect') this.reached = true;
     if (this.status === 0 && !this.res.headersSent && this.owner.retry(this, failure)) return;
     if (this.res.headersSent) {
       // Mid-body failure: the status is gone; cut the connection so the client sees a truncated body.
       this.res.destroy();
+    } else if (!this.reached) {
+      // No attempt got a connection to a server: the service is unavailable, not a bad gateway.
+      sendError(this.res, 503, `no server available: none could be reached (${failure.reason})`, this.owner.retryAfterSeconds);
+      this.finish({ ...failure, status: 503 });
+      return;
     } else {
       sendError(this.res, failure.status, failure.reason);
     }

@@ -12,7 +12,7 @@ const LOG_EVERY_MS = 1000;
 /** What the guard reports a stray to: passive health. */
 export interface StraySink {
   /** Counts a failure against `u` (passive health). */
-  reportFailure(u: Upstream, reason: string): void;
+  reportFailure(u: Upstream, reason: string, cause: 'response'): void;
 }
 
 /** Per-server state; made on the first stray only. */
@@ -94,6 +94,7 @@ export class StrayGuard {
           `its connections not reused for ${left} s`,
       );
     }
-    this.sink.reportFailure(u, STRAY_REASON);
+    // A stray is a bad response: capped by maxEjectionPercent like other traffic-provoked failures.
+    this.sink.reportFailure(u, STRAY_REASON, 'response');
   }
 }

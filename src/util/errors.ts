@@ -50,7 +50,9 @@ export type RetryRefusal =
   /** The request used all its attempts. */
   | 'E_RETRY_ATTEMPTS'
   /** The retry budget is spent. */
-  | 'E_RETRY_BUDGET';
+  | 'E_RETRY_BUDGET'
+  /** The attempt was cut by the balancer's own shutdown or reload: no server is to blame. */
+  | 'E_RETRY_CUT';
 
 /** Failed notification deliveries (thrown as NotifyError). */
 export type NotifyErrorCode =

@@ -185,7 +185,7 @@ test('passive: failures reported by the proxy eject at once; the ejection ends b
   const h = harness({ healthCheck: { enabled: false } });
   const [a] = h.servers as [Upstream];
   h.checker.start();
-  h.checker.reportFailure(a, 'ECONNREFUSED');
+  h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
   h.checker.reportSuccess(a, 502);
   assert.equal(a.available, true);
   h.checker.reportSuccess(a, 503);
@@ -197,7 +197,7 @@ test('passive: failures reported by the proxy eject at once; the ejection ends b
   assert.equal(a.available, true);
   assert.deepEqual(h.brief().slice(1), ['server-up 9001 2/2: ejection of 30 s ended']);
   // Ejected again soon: twice as long.
-  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNRESET');
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNRESET', 'reset');
   assert.match(h.events.at(-1)!.reason, /^ejected for 60 s/);
   await h.checker.stop();
 });
@@ -205,11 +205,11 @@ test('passive: failures reported by the proxy eject at once; the ejection ends b
 test('a 2xx/4xx response breaks a run of failures', async () => {
   const h = harness({ healthCheck: { enabled: false } });
   const [a] = h.servers as [Upstream];
-  h.checker.reportFailure(a, 'ECONNREFUSED');
-  h.checker.reportFailure(a, 'ECONNREFUSED');
+  h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
+  h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
   h.checker.reportSuccess(a, 404);
-  h.checker.reportFailure(a, 'ECONNREFUSED');
-  h.checker.reportFailure(a, 'ECONNREFUSED');
+  h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
+  h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
   assert.equal(a.available, true);
   await h.checker.stop();
 });
@@ -219,7 +219,7 @@ test('active and passive together: one event per change of availability', async 
   const [a] = h.servers as [Upstream];
   h.checker.start();
   await h.clock.advance(0);
-  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED');
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
   h.answer.set(a, REFUSED);
   await h.clock.advance(3000); // active checks take it down too: no new event
   assert.deepEqual(h.brief(), ['server-down 9001 1/2: ejected for 30 s after 3 failed requests within 10 s, last: ECONNREFUSED']);
@@ -236,8 +236,8 @@ test('active and passive together: one event per change of availability', async 
 test('maxEjectionPercent: the second of two servers is not ejected; the refusal is logged once', async () => {
   const h = harness({ healthCheck: { enabled: false } });
   const [a, b] = h.servers as [Upstream, Upstream];
-  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED');
-  for (let i = 0; i < 9; i++) h.checker.reportFailure(b, 'ECONNREFUSED');
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNRESET', 'reset');
+  for (let i = 0; i < 9; i++) h.checker.reportFailure(b, 'response headers timeout', 'timeout');
   assert.equal(a.available, false);
   assert.equal(b.available, true);
   const warns = h.logger.entries.filter((l) => l.msg.startsWith('server http://localhost:9002 failing'));
@@ -254,7 +254,7 @@ test('slow start: a returning server ramps from 0.1 to full weight, refreshing t
   await h.clock.advance(0);
   assert.equal(a.weightFactor, 1, 'a down server is not ramping');
   h.answer.set(a, OK);
-  await h.clock.advance(60_000);
+  await h.clock.advance(1000); // a down server is probed every downInterval (1 s), not every 60 s
   assert.equal(a.available, true);
   assert.equal(a.weightFactor, 0.1);
   const refreshes = h.pool.refreshes;
@@ -273,7 +273,7 @@ test('slow start is cut short when the server goes down again; not applied at st
   h.checker.start();
   await h.clock.advance(0);
   assert.equal(b.weightFactor, 1, 'first check passing is not a return');
-  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED');
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
   await h.clock.advance(1000); // ejected for connection failures: the next passing check brings it back
   assert.equal(a.available, true);
   assert.ok(a.weightFactor < 1);
@@ -323,7 +323,7 @@ test('snapshot: every server, in config order, times as epoch milliseconds', asy
       lastCheckAt: 1_700_000_000_000,
       lastChangeAt: 1_700_000_000_000,
     },
-    passive: { ejected: false, ejectedUntil: undefined, ejections: 0, recentFailures: 0 },
+    passive: { ejected: false, ejectedUntil: undefined, ejections: 0, ejectedFor: undefined, recentFailures: 0 },
     lastReason: 'first check failed: ECONNREFUSED',
   });
   assert.equal(sb!.active.status, 'up');
@@ -336,7 +336,7 @@ test('stop: no probes or timers afterwards, a hanging probe is aborted, start ag
   const [a] = h.servers as [Upstream];
   h.answer.set(a, 'hang');
   h.checker.start();
-  for (let i = 0; i < 3; i++) h.checker.reportFailure(h.servers[1]!, 'ECONNREFUSED');
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(h.servers[1]!, 'ECONNREFUSED', 'connect');
   await h.clock.advance(100);
   await h.checker.stop();
   assert.equal(h.clock.pending, 0);
@@ -344,7 +344,7 @@ test('stop: no probes or timers afterwards, a hanging probe is aborted, start ag
   await h.clock.advance(60_000);
   assert.deepEqual([...h.calls.values()], calls);
   assert.throws(() => h.checker.start(), { code: 'E_HEALTH_STOPPED' });
-  h.checker.reportFailure(a, 'late'); // ignored, no throw
+  h.checker.reportFailure(a, 'late', 'reset'); // ignored, no throw
 });
 
 test('a throwing event listener does not stop health checking', async () => {
@@ -367,7 +367,7 @@ test('a throwing event listener does not stop health checking', async () => {
 test('reports about servers of another pool (e.g. before a reload) are ignored', async () => {
   const h = harness({ healthCheck: { enabled: false } });
   const stranger = new Upstream('http://localhost:1');
-  for (let i = 0; i < 5; i++) h.checker.reportFailure(stranger, 'ECONNREFUSED');
+  for (let i = 0; i < 5; i++) h.checker.reportFailure(stranger, 'ECONNREFUSED', 'connect');
   h.checker.reportSuccess(stranger, 200);
   assert.deepEqual(h.events, []);
   await h.checker.stop();
@@ -383,7 +383,7 @@ test('a server active checks saw go down and come back is no longer ejected', as
   const [a] = h.servers as [Upstream];
   h.checker.start();
   await h.clock.advance(0);
-  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED');
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
   h.answer.set(a, REFUSED);
   await h.clock.advance(3000); // active checks see the outage too
   assert.equal(a.available, false);
@@ -392,7 +392,7 @@ test('a server active checks saw go down and come back is no longer ejected', as
   assert.equal(a.available, true);
   assert.deepEqual(h.brief().slice(1), ['server-up 9001 2/2: 2 passed checks']);
   // A relapse is ejected for longer: the ejection count survived.
-  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED');
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
   assert.match(h.brief()[2] ?? '', /ejected for 60 s/);
   await h.checker.stop();
 });
@@ -402,7 +402,7 @@ test('a passing check ends an ejection for connection failures, not one for erro
   const [a, b] = h.servers as [Upstream, Upstream];
   h.checker.start();
   await h.clock.advance(0);
-  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED');
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
   for (let i = 0; i < 3; i++) h.checker.reportSuccess(b, 503);
   assert.equal(a.available, false);
   assert.equal(b.available, false);
@@ -411,5 +411,85 @@ test('a passing check ends an ejection for connection failures, not one for erro
   assert.equal(b.available, false, 'status ejection stands');
   await h.clock.advance(30_000);
   assert.equal(b.available, true);
+  await h.checker.stop();
+});
+
+test('a server ejected for timeouts that passes its checks stays out until its ejection ends, then longer next time', async () => {
+  const h = harness({ n: 2, healthCheck: { slowStart: 0 } });
+  const [a] = h.servers as [Upstream];
+  h.checker.start();
+  await h.clock.advance(0);
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'response headers timeout', 'timeout');
+  assert.equal(a.available, false);
+  const probesBefore = h.calls.get(a) ?? 0;
+  await h.clock.advance(29_000); // its checks pass all along (every downInterval while out)
+  assert.ok((h.calls.get(a) ?? 0) - probesBefore >= 25, 'probed every second while out');
+  assert.equal(a.available, false, 'passing checks do not end an ejection for timeouts');
+  await h.clock.advance(1000);
+  assert.equal(a.available, true);
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNRESET', 'reset');
+  await h.clock.advance(59_000);
+  assert.equal(a.available, false, 'second ejection: 60 s, resets are not ended by checks either');
+  await h.clock.advance(1000);
+  assert.deepEqual(h.brief(), [
+    'server-down 9001 1/2: ejected for 30 s after 3 failed requests within 10 s, last: response headers timeout',
+    'server-up 9001 2/2: ejection of 30 s ended',
+    'server-down 9001 1/2: ejected for 60 s after 3 failed requests within 10 s, last: ECONNRESET',
+    'server-up 9001 2/2: ejection of 60 s ended',
+  ]);
+  await h.checker.stop();
+});
+
+test('every server refusing connections: all are ejected despite the cap, counts fall to 0/4, one all-down', async () => {
+  const h = harness({ n: 4 });
+  h.checker.start();
+  await h.clock.advance(0);
+  for (const u of h.servers) for (let i = 0; i < 3; i++) h.checker.reportFailure(u, 'ECONNREFUSED', 'connect');
+  // Checks fail too while they are out: no further events, no second all-down.
+  for (const u of h.servers) h.answer.set(u, REFUSED);
+  await h.clock.advance(10_000);
+  assert.deepEqual(
+    h.events.map((e) => `${e.type} ${e.healthy}/${e.total}`),
+    ['server-down 3/4', 'server-down 2/4', 'server-down 1/4', 'server-down 0/4', 'all-down 0/4'],
+  );
+  assert.equal(h.pool.acquire({ clientAddress: '' }), undefined);
+  h.answer.set(h.servers[2]!, OK);
+  await h.clock.advance(3000); // rise 2 at the 1 s downInterval
+  assert.deepEqual(h.brief().slice(5), ['server-up 9003 1/4: 2 passed checks', 'recovered 9003 1/4: 2 passed checks']);
+  await h.checker.stop();
+});
+
+test('down servers are probed every downInterval, up servers every interval; rise still applies', async () => {
+  const h = harness({ n: 2, intervalMs: 10_000, healthCheck: { downInterval: 1 } });
+  const [a, b] = h.servers as [Upstream, Upstream];
+  h.answer.set(a, REFUSED);
+  h.checker.start();
+  await h.clock.advance(0);
+  assert.equal(a.available, false);
+  await h.clock.advance(5000);
+  assert.equal(h.calls.get(a), 6, 'down: at 0 s and every second');
+  assert.equal(h.calls.get(b), 1, 'up: every 10 s');
+  h.answer.set(a, OK);
+  await h.clock.advance(1000);
+  assert.equal(a.available, false, 'one pass is not rise 2');
+  await h.clock.advance(1000);
+  assert.equal(a.available, true);
+  await h.clock.advance(5000);
+  assert.equal(h.calls.get(a), 8, 'up again: back to every 10 s');
+  await h.checker.stop();
+});
+
+test('a server ejected between probes is probed within downInterval, so a refusal ejection ends about a second after it is back', async () => {
+  const h = harness({ n: 2, intervalMs: 10_000, healthCheck: { slowStart: 0 } });
+  const [a] = h.servers as [Upstream];
+  h.checker.start();
+  await h.clock.advance(2000); // first probes at 0; the next are due at 10 s
+  assert.equal(h.calls.get(a), 1);
+  for (let i = 0; i < 3; i++) h.checker.reportFailure(a, 'ECONNREFUSED', 'connect');
+  assert.equal(a.available, false);
+  await h.clock.advance(1000);
+  assert.equal(h.calls.get(a), 2, 'probed 1 s after the ejection, not at 10 s');
+  assert.equal(a.available, true, 'the passing probe ended the refusal ejection');
+  assert.deepEqual(h.brief().slice(1), ['server-up 9001 2/2: passed a check after its ejection for refused connections']);
   await h.checker.stop();
 });

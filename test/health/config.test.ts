@@ -11,6 +11,16 @@ const problems = (raw: unknown): string[] => {
   return r.error!.issues.flatMap((i) => formatIssue(i, raw, () => Object.keys(healthCheckSchema.shape)));
 };
 
+test('downInterval: servers that are out are probed every second by default, never slower than healthCheckDelay unless set', () => {
+  const at = (hc: object, intervalMs: number) => resolveHealthConfig(healthCheckSchema.parse(hc), intervalMs).active.downIntervalMs;
+  assert.equal(at({}, 10_000), 1000);
+  assert.equal(at({}, 250), 250, 'a shorter healthCheckDelay wins over the default');
+  assert.equal(at({ downInterval: 0.5 }, 10_000), 500);
+  assert.equal(at({ downInterval: 30 }, 10_000), 30_000, 'set explicitly: probing dead servers less often is allowed (HAProxy downinter)');
+  assert.deepEqual(problems({ downInterval: 0 }), ['downInterval: 0 is not a positive number of seconds']);
+  assert.equal(problems({ downInterval: 'fast' }).length, 1);
+});
+
 test('defaults: HAProxy rise 2 / fall 3, 2 s timeout, 2xx-3xx, passive 3 fails in 10 s, 30 s ejection, slow start off', () => {
   const s = resolveHealthConfig(healthCheckSchema.parse({}), 10_000);
   assert.deepEqual(
@@ -20,6 +30,7 @@ test('defaults: HAProxy rise 2 / fall 3, 2 s timeout, 2xx-3xx, passive 3 fails i
       type: 'http',
       path: '/',
       intervalMs: 10_000,
+      downIntervalMs: 1000,
       timeoutMs: 2000,
       expectStatus: '200-399',
       expectBody: undefined,

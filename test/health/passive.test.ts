@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Upstream } from '../../src/balancer/upstream.js';
 import type { PassiveSettings } from '../../src/health/config.js';
-import { PassiveDetector } from '../../src/health/passive.js';
+import { PassiveDetector, type FailureCause } from '../../src/health/passive.js';
 
 const SETTINGS: PassiveSettings = {
   maxFails: 3,
@@ -20,20 +20,20 @@ function setup(n = 4, settings: Partial<PassiveSettings> = {}, activeDown: Set<U
   return { servers, clock, d };
 }
 
-function failN(d: PassiveDetector, u: Upstream, n: number, reason = 'ECONNREFUSED') {
-  let last = d.recordFailure(u, reason);
-  for (let i = 1; i < n; i++) last = d.recordFailure(u, reason);
+function failN(d: PassiveDetector, u: Upstream, n: number, reason = 'ECONNRESET', cause: FailureCause = 'reset') {
+  let last = d.recordFailure(u, reason, cause);
+  for (let i = 1; i < n; i++) last = d.recordFailure(u, reason, cause);
   return last;
 }
 
 test('maxFails consecutive failures within failWindow eject at once', () => {
   const { servers, d, clock } = setup();
   const a = servers[0]!;
-  assert.equal(d.recordFailure(a, 'ECONNREFUSED').kind, 'counted');
+  assert.equal(d.recordFailure(a, 'ECONNREFUSED', 'connect').kind, 'counted');
   clock.t = 4000;
-  assert.equal(d.recordFailure(a, 'status 502').kind, 'counted');
+  assert.equal(d.recordFailure(a, 'status 502', 'status').kind, 'counted');
   clock.t = 9000;
-  const v = d.recordFailure(a, 'status 503');
+  const v = d.recordFailure(a, 'status 503', 'status');
   assert.deepEqual(v, {
     kind: 'ejected',
     until: 39_000,
@@ -47,14 +47,14 @@ test('maxFails consecutive failures within failWindow eject at once', () => {
 test('failures spread wider than failWindow do not eject', () => {
   const { servers, d, clock } = setup();
   const a = servers[0]!;
-  d.recordFailure(a, 'x');
+  d.recordFailure(a, 'x', 'reset');
   clock.t = 6000;
-  d.recordFailure(a, 'x');
+  d.recordFailure(a, 'x', 'reset');
   clock.t = 11_000; // the first failure is now older than 10 s
-  assert.equal(d.recordFailure(a, 'x').kind, 'counted');
+  assert.equal(d.recordFailure(a, 'x', 'reset').kind, 'counted');
   assert.equal(d.view(a)!.recentFailures, 2);
   clock.t = 12_000;
-  assert.equal(d.recordFailure(a, 'x').kind, 'ejected');
+  assert.equal(d.recordFailure(a, 'x', 'reset').kind, 'ejected');
 });
 
 test('a success breaks the run of failures', () => {
@@ -63,7 +63,7 @@ test('a success breaks the run of failures', () => {
   failN(d, a, 2);
   d.recordSuccess(a);
   assert.equal(failN(d, a, 2).kind, 'counted');
-  assert.equal(d.recordFailure(a, 'x').kind, 'ejected');
+  assert.equal(d.recordFailure(a, 'x', 'reset').kind, 'ejected');
 });
 
 test('an ejection ends after its time; late failures do not extend it', () => {
@@ -71,7 +71,7 @@ test('an ejection ends after its time; late failures do not extend it', () => {
   const a = servers[0]!;
   failN(d, a, 3);
   clock.t = 29_999;
-  assert.equal(d.recordFailure(a, 'late answer').kind, 'counted');
+  assert.equal(d.recordFailure(a, 'late answer', 'timeout').kind, 'counted');
   assert.deepEqual(d.expire(), []);
   clock.t = 30_000;
   assert.deepEqual(d.expire(), [{ server: a, reason: 'ejection of 30 s ended' }]);
@@ -127,10 +127,38 @@ test('maxEjectionPercent caps how many servers are out at once (rounded down)', 
   assert.equal(d.view(c)!.recentFailures, 0, 'the count starts over after a capped ejection');
 });
 
-test('a lone server is never ejected at 50%: there is nowhere else to go', () => {
+test('a lone server is not ejected at 50% for what traffic provokes: there is nowhere else to go', () => {
   const { servers, d } = setup(1);
   assert.equal(failN(d, servers[0]!, 3).kind, 'capped');
-  assert.equal(failN(d, servers[0]!, 3).kind, 'capped', 'and again after the next run');
+  assert.equal(failN(d, servers[0]!, 3, 'status 503', 'status').kind, 'capped', 'and again after the next run');
+  assert.equal(failN(d, servers[0]!, 3, 'response headers timeout', 'timeout').kind, 'capped');
+});
+
+test('a server that refuses connections is ejected beyond the cap, and does not count towards it', () => {
+  const { servers, d } = setup(4); // cap 2
+  const [a, b, c, e] = servers as [Upstream, Upstream, Upstream, Upstream];
+  assert.equal(failN(d, a, 3, 'ECONNREFUSED', 'connect').kind, 'ejected');
+  assert.equal(failN(d, b, 3, 'connect timeout', 'connect').kind, 'ejected');
+  assert.equal(failN(d, c, 3, 'ECONNREFUSED', 'connect').kind, 'ejected', 'beyond 50%: refusing is a fact about the server');
+  assert.equal(failN(d, e, 3).kind, 'ejected', 'refusing servers do not count: a reset may still eject one');
+  assert.equal(d.view(a)!.ejectedFor, 'connect');
+  assert.equal(d.view(e)!.ejectedFor, 'reset');
+});
+
+test('a lone server that refuses connections is ejected: nothing can take its requests anyway', () => {
+  const { servers, d } = setup(1);
+  assert.equal(failN(d, servers[0]!, 3, 'ECONNREFUSED', 'connect').kind, 'ejected');
+});
+
+test('only an ejection for refused connections ends at a passing check', () => {
+  const { servers, d } = setup(4, { maxEjectionPercent: 100 });
+  const [a, b, c, e] = servers as [Upstream, Upstream, Upstream, Upstream];
+  failN(d, a, 3, 'ECONNREFUSED', 'connect');
+  failN(d, b, 3, 'response headers timeout', 'timeout');
+  failN(d, c, 3, 'ECONNRESET', 'reset');
+  failN(d, e, 3, 'status 503', 'status');
+  assert.deepEqual(servers.map((u) => d.unejectIfRefused(u)), [true, false, false, false]);
+  assert.deepEqual(servers.map((u) => d.isEjected(u)), [false, true, true, true]);
 });
 
 test('servers held down by active checks do not count towards the cap', () => {

@@ -120,12 +120,13 @@ describe('proxy behaviour', () => {
     assert.equal((await get(`${b.url}/echo`, { method: 'POST', body: 'ping' })).body, 'ping');
   });
 
-  test('502 when the backend refuses, with a log line', async () => {
-    // Health checks off: with them the dead server is taken out and the answer is 503.
+  test('503 with Retry-After when the backend refuses (no server could be reached), with a log line', async () => {
+    // Health checks off: every request meets the dead server. Nothing reached a server, so not 502.
     const b2 = await startBalancer({ healthCheck: NO_CHECKS, servers: [{ addr: `http://127.0.0.1:${await freePort()}` }] });
     try {
       const r = await get(`${b2.url}/`);
-      assert.equal(r.status, 502);
+      assert.equal(r.status, 503);
+      assert.ok(Number(r.headers['retry-after']) >= 1);
       assert.match(r.body, /ECONNREFUSED/);
       await waitFor(() => b2.logs.some((l) => String(l.msg).includes('ECONNREFUSED')), 'log line', 10_000);
     } finally {
