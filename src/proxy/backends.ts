@@ -12,6 +12,7 @@ import { decideRetry, MAX_REPLAY_BODY_BYTES } from '../health/retry.js';
 import { RetryBudget } from '../health/retry-budget.js';
 import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from '../notify/notifier.js';
 import type { Logger } from '../util/logger.js';
+import { countOf, lastSeconds, LogThrottle } from '../util/log-throttle.js';
 import { ClientAddressResolver } from './client-address.js';
 import { endSocketWithError, sendError, type UpstreamFailure } from './errors.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
@@ -46,6 +47,8 @@ export class Backends implements ExchangeOwner {
   private readonly budget: RetryBudget;
   private readonly clientAddress: ClientAddressResolver;
   private readonly retryAfterSeconds: number;
+  // Repeated warnings (every server down, one server failing) write one line per second per cause.
+  private readonly logThrottle = new LogThrottle();
 
   /** Builds the backends of `config`; `awaitingUpstream` is the listener's set of sockets waiting on an upstream. */
   constructor(
@@ -114,7 +117,11 @@ export class Backends implements ExchangeOwner {
     const u = this.pool.acquire({ clientAddress });
     if (u === undefined) {
       req.resume();
-      this.log.warn({ method: req.method, url: req.url }, 'no server available: 503');
+      this.logThrottle.note(
+        'no-server',
+        () => this.log.warn({ method: req.method, url: req.url, repeated: 1 }, 'no server available: 503'),
+        (n, ms) => this.log.warn({ repeated: n, windowMs: ms }, `no server available: ${countOf(n, 'request')} answered 503 ${lastSeconds(ms)}`),
+      );
       sendError(res, 503, 'no server available', this.retryAfterSeconds);
       return;
     }
@@ -161,7 +168,11 @@ export class Backends implements ExchangeOwner {
     const next = this.pool.acquireExcept({ clientAddress: this.clientAddress.resolve(x.req) }, [...(x.tried ?? []), failed]);
     if (next === undefined) return false;
     x.retarget(next);
-    this.log.info({ from: failed.addr, to: next.addr, url: x.req.url, attempt: x.attempts }, `retrying on ${next.addr} after ${failed.addr} failed (${kind})`);
+    this.logThrottle.note(
+      `retry ${failed.addr} ${kind}`,
+      () => this.log.info({ from: failed.addr, to: next.addr, url: x.req.url, attempt: x.attempts, repeated: 1 }, `retrying on ${next.addr} after ${failed.addr} failed (${kind})`),
+      (n, ms) => this.log.info({ from: failed.addr, repeated: n, windowMs: ms }, `retried ${countOf(n, 'request')} on other servers after ${failed.addr} failed (${kind}) ${lastSeconds(ms)}`),
+    );
     (this.clients.get(next) as UndiciPool).dispatch(x.options, x);
     return true;
   }
@@ -170,9 +181,19 @@ export class Backends implements ExchangeOwner {
   exchangeDone(x: Exchange, failure: UpstreamFailure | undefined, clientGone: boolean): void {
     this.awaitingUpstream.delete(x.req.socket);
     if (failure !== undefined) {
-      this.log.warn(
-        { upstream: x.upstream.addr, method: x.req.method, url: x.req.url, reason: failure.reason, status: failure.status, attempts: x.attempts },
-        `upstream ${x.upstream.addr} failed: ${failure.reason}`,
+      const { addr } = x.upstream;
+      this.logThrottle.note(
+        `upstream ${addr} ${failure.reason}`,
+        () =>
+          this.log.warn(
+            { upstream: addr, method: x.req.method, url: x.req.url, reason: failure.reason, status: failure.status, attempts: x.attempts, repeated: 1 },
+            `upstream ${addr} failed: ${failure.reason}`,
+          ),
+        (n, ms) =>
+          this.log.warn(
+            { upstream: addr, reason: failure.reason, status: failure.status, repeated: n, windowMs: ms },
+            `upstream ${addr} failed: ${failure.reason}: ${countOf(n, 'request')} ${lastSeconds(ms)}`,
+          ),
       );
     } else if (clientGone) {
       this.log.debug({ upstream: x.upstream.addr, url: x.req.url }, 'client went away; upstream request cancelled');
@@ -193,7 +214,12 @@ export class Backends implements ExchangeOwner {
       this.pool.release(u, performance.now() - started, failure !== undefined);
       if (failure === undefined) return;
       this.health.reportFailure(u, failure.reason);
-      this.log.warn({ upstream: u.addr, reason: failure.reason }, `websocket upstream ${u.addr} failed: ${failure.reason}`);
+      this.logThrottle.note(
+        `websocket ${u.addr} ${failure.reason}`,
+        () => this.log.warn({ upstream: u.addr, reason: failure.reason, repeated: 1 }, `websocket upstream ${u.addr} failed: ${failure.reason}`),
+        (n, ms) =>
+          this.log.warn({ upstream: u.addr, reason: failure.reason, repeated: n, windowMs: ms }, `websocket upstream ${u.addr} failed: ${failure.reason}: ${countOf(n, 'connection')} ${lastSeconds(ms)}`),
+      );
     });
   }
 
@@ -202,6 +228,7 @@ export class Backends implements ExchangeOwner {
    * requests finish (after a reload), `destroy` cuts them (after the shutdown grace period).
    */
   async stop(how: 'close' | 'destroy', notifyDeadlineMs = DEFAULT_CLOSE_DEADLINE_MS): Promise<void> {
+    this.logThrottle.flush();
     await Promise.all([
       this.health.stop(),
       ...[...this.clients.values()].map((c) => (how === 'close' ? c.close() : c.destroy())),
