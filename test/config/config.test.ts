@@ -13,9 +13,9 @@ const server = (extra: Record<string, unknown>) => ({ servers: [{ addr: 'http://
 
 /** Bad configs and the message each must give (every message must appear, prefixed by the file name). */
 const BAD: [string, unknown, string[]][] = [
-  ['invalid JSON: trailing comma', '{"servers": [{"addr": "http://a:1",}]}', ['balancer.json:1:36: invalid JSON']],
+  ['invalid JSON: trailing comma', '{"servers": [{"addr": "http://a:1",}]}', ['balancer.json:1:35: invalid JSON: trailing comma']],
   ['invalid JSON on a later line', '{\n  "servers": [\n    {"addr": "http://a:1"}\n  ]\n  "addr": ":80"\n}', ['balancer.json:5:3: invalid JSON']],
-  ['truncated JSON', '{"servers": [', ['invalid JSON: Unexpected end of JSON input']],
+  ['truncated JSON', '{"servers": [', ['balancer.json:1:14: invalid JSON: expected a value, found the end of the file']],
   ['not an object', '[]', ['(top level): an array is not an object']],
   ['servers missing', {}, ['servers: is required']],
   ['servers empty', { servers: [] }, ['servers: is empty (at least one server is required)']],
