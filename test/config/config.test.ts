@@ -40,6 +40,10 @@ const BAD: [string, unknown, string[]][] = [
   ['healthCheckDelay a string', withServer({ healthCheckDelay: '10s' }), ['healthCheckDelay: "10s" is not a number']],
   ['timeout zero', withServer({ timeouts: { connect: 0 } }), ['timeouts.connect: 0 is not a positive number']],
   ['unknown timeout key', withServer({ timeouts: { read: 5 } }), ['timeouts.read: unknown key']],
+  ['server port out of range', { servers: [{ addr: 'http://localhost:99999' }] }, ['servers[0].addr: "http://localhost:99999" has port 99999, out of range (allowed: 1 to 65535)']],
+  ['server port zero', { servers: [{ addr: 'http://localhost:0' }] }, ['servers[0].addr: "http://localhost:0" has port 0, out of range (allowed: 1 to 65535)']],
+  ['server port not a number', { servers: [{ addr: 'http://localhost:90a0/' }] }, ['servers[0].addr: "http://localhost:90a0/" has a port that is not a number ("90a0"; allowed: 1 to 65535)']],
+  ['server address without host', { servers: [{ addr: 'http://:9000' }] }, ['servers[0].addr: "http://:9000" has no host']],
   ['several problems at once', { addr: ':x', servers: [{ addr: 'nope' }] }, ['addr: ":x" is not a listen address', 'servers[0].addr: "nope" is not an http:// or https:// URL']],
 ];
 
