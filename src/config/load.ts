@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { canonicalAlgorithm, type AlgorithmName } from '../balancer/algorithms.js';
+import { algorithmsUsingWeightsInstead, canonicalAlgorithm, type AlgorithmName } from '../balancer/algorithms.js';
 import type { AlgorithmOptions } from '../balancer/selector.js';
 import { BalancerError, type ConfigErrorCode } from '../util/errors.js';
 import { toMs } from './fields.js';
@@ -148,6 +148,22 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
     },
     notifications: resolveNotifications(file.notifications),
   };
+}
+
+/**
+ * Things a valid config does that are probably not what its author meant, each as
+ * `file: path: phrase` (logged at start and reload, printed by validate; they never refuse a config).
+ */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  const weights = config.servers.map((s) => s.weight);
+  const instead = algorithmsUsingWeightsInstead(config.algorithm);
+  if (instead !== undefined && weights.some((w) => w !== weights[0])) {
+    warnings.push(
+      `${config.file}: servers[].weight: weights are set (${weights.join(', ')}) but ${config.algorithm} ignores them; algorithms that use weights: ${instead.join(', ')}`,
+    );
+  }
+  return warnings;
 }
 
 /** Parses and validates config text; `path` names the file in messages. */
