@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { CLI, writeConfig } from './helpers/cluster.js';
+import { CLI, startBalancer, writeConfig } from './helpers/cluster.js';
 
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
 
@@ -86,4 +86,27 @@ test('notify-test prints each result once', async () => {
   } finally {
     hook.close();
   }
+});
+
+test('weights under an algorithm that ignores them start with a warning naming the algorithms that use them', async () => {
+  const servers = [
+    { addr: 'http://127.0.0.1:1', weight: 3 },
+    { addr: 'http://127.0.0.1:2', weight: 1 },
+  ];
+  const warned = (logs: readonly Record<string, unknown>[]) => logs.filter((l) => l.level === 40 && String(l.msg).includes('weights are set'));
+  const healthCheck = { enabled: false };
+  const rr = await startBalancer({ algorithm: 'round-robin', servers, healthCheck });
+  const lc = await startBalancer({ algorithm: 'leastconn', servers, healthCheck });
+  const wrr = await startBalancer({ algorithm: 'weighted-round-robin', servers, healthCheck });
+  try {
+    assert.match(String(warned(rr.logs)[0]?.msg), /servers\[\]\.weight: weights are set \(3, 1\) but round-robin ignores them; algorithms that use weights: weighted-round-robin, weighted-least-connections, /);
+    assert.match(String(warned(lc.logs)[0]?.msg), /but least-connections ignores them; algorithms that use weights: weighted-least-connections, /);
+    assert.equal(warned(wrr.logs).length, 0);
+  } finally {
+    await Promise.all([rr.stop(), lc.stop(), wrr.stop()]);
+  }
+  const file = writeConfig({ algorithm: 'first', servers });
+  const v = run(['validate', file]);
+  assert.equal(v.status, 0);
+  assert.match(v.stderr, /^warning: .*: servers\[\]\.weight: weights are set \(3, 1\) but first ignores them/);
 });

@@ -21,7 +21,10 @@ export function quickConfigFile(flags: QuickFlags): Record<string, unknown> {
 
 // A config path as the flag that set it: `servers[1].addr` is the second --to.
 function nameFlag(problem: string): string {
-  const p = problem.startsWith(`${FLAGS_LABEL}: `) ? problem.slice(FLAGS_LABEL.length + 2) : problem;
+  const p = (problem.startsWith(`${FLAGS_LABEL}: `) ? problem.slice(FLAGS_LABEL.length + 2) : problem).replace(
+    /(?<=.)servers\[(\d+)\]\.addr/g,
+    (_, i: string) => `--to (#${Number(i) + 1})`,
+  );
   const to = /^servers\[(\d+)\]\.addr: (.*)$/s.exec(p);
   if (to) return `${FLAGS_LABEL}: --to (#${Number(to[1]) + 1}): ${to[2]}`;
   if (p.startsWith('servers: ')) return `${FLAGS_LABEL}: --to: ${p.slice('servers: '.length)}`;

@@ -99,13 +99,11 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     { addr: balancer.url(), algorithm: config.algorithm, servers: config.servers.map((s) => s.addr), pid: process.pid },
     `${config.name} listening on ${listenDescription(config, bound)} — try ${balancer.url()} (${config.algorithm} over ${servers})`,
   );
-  const reloadHow = `kill -USR2 ${process.pid}${opts.pidFile !== undefined ? ` or balancer reload --pid-file ${opts.pidFile}` : ''}`;
-  log.info(
-    { pid: process.pid, attached },
-    attached
-      ? `pid ${process.pid}: Ctrl-C or closing the terminal stops; reload the config with ${reloadHow}`
-      : `pid ${process.pid}: SIGTERM stops; reload the config with SIGHUP, ${reloadHow}`,
-  );
+  const reloadHow =
+    config.file === FLAGS_LABEL
+      ? ''
+      : `; reload the config with ${attached ? '' : 'SIGHUP, '}kill -USR2 ${process.pid}${opts.pidFile !== undefined ? ` or balancer reload --pid-file ${opts.pidFile}` : ''}`;
+  log.info({ pid: process.pid, attached }, `pid ${process.pid}: ${attached ? 'Ctrl-C or closing the terminal stops' : 'SIGTERM stops'}${reloadHow}`);
   if (testServers.length > 0) log.info(`try: curl ${balancer.url()}/   (run it a few times: each answer names its server)`);
 
   let stopping = false;
