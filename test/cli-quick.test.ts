@@ -9,7 +9,11 @@ const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { en
 
 test('balancer --from --to runs without a config file and balances over the --to servers', async () => {
   const servers = await backends(2);
-  const b = await startBalancer(null, ['--from', '127.0.0.1:0', ...servers.flatMap((s) => ['--to', s.url]), '--algorithm', 'least-connections']);
+  const started = startBalancer(null, ['--from', '127.0.0.1:0', ...servers.flatMap((s) => ['--to', s.url]), '--algorithm', 'least-connections']);
+  const b = await started.catch(async (e: unknown) => {
+    await closeAll(servers);
+    throw e;
+  });
   try {
     const seen = new Set<string>();
     for (let i = 0; i < 8; i++) {
