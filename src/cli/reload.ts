@@ -20,12 +20,12 @@ export function reloadCommand(o: { pidFile?: string; pid?: number }): void {
     from = `pid ${pid} (from ${file})`;
   }
   // A stale pid file may name a process that is not ours; the reload signal would kill it.
-  if (!looksLikeBalancer(pid)) die(`${from} is not a balancer (stale pid file?); nothing sent`, EXIT_FAILURE);
+  if (!looksLikeBalancer(pid)) die(`${from} is not a balancer${o.pidFile !== undefined ? ' (stale pid file?)' : ''}; nothing sent`, EXIT_FAILURE);
   try {
     process.kill(pid, RELOAD_SIGNAL);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ESRCH') die(`${from} is not running (stale pid file?); nothing to reload`, EXIT_FAILURE);
+    if (code === 'ESRCH') die(`${from} is not running${o.pidFile !== undefined ? ' (stale pid file?)' : ''}; nothing to reload`, EXIT_FAILURE);
     if (code === 'EPERM') die(`${from} belongs to another user; cannot signal it (EPERM)`, EXIT_FAILURE);
     throw e;
   }
