@@ -69,7 +69,7 @@ export class LogThrottle {
     const now = this.clock.now();
     const { suppressed, summary } = c;
     // The summary stands for what happened since the cause's previous line.
-    const windowMs = now - c.lastLineAt;
+    const windowMs = Math.round(now - c.lastLineAt);
     c.suppressed = 0;
     c.summary = undefined;
     c.lastLineAt = now;
