@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { ConfigError, configWarnings, loadConfig, parseConfig } from '../../src/config/load.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
 import { parseListenAddress } from '../../src/config/listen.js';
 import { CLI, writeConfig } from '../helpers/cluster.js';
@@ -108,10 +108,11 @@ describe('good configs', () => {
     assert.deepEqual(shipped, configJsonSchema(), 'run `npm run schema` to regenerate schema/balancer.schema.json');
   });
 
-  test('every example config validates', () => {
+  test('every example config validates, and the quick-start one starts without warnings', () => {
     for (const f of ['balancer.json', 'original.json']) {
       loadConfig(new URL(`../../../examples/${f}`, import.meta.url).pathname);
     }
+    assert.deepEqual(configWarnings(loadConfig(new URL('../../../examples/balancer.json', import.meta.url).pathname)), []);
   });
 });
 
