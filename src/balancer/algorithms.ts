@@ -73,3 +73,32 @@ export function canonicalAlgorithm(name: string): AlgorithmName | undefined {
 export function selectorFactory(name: AlgorithmName): SelectorFactory | undefined {
   return SELECTORS[name];
 }
+
+/**
+ * Algorithms that read server weights. The others ignore them: `round-robin` and
+ * `least-connections` (which honour only the slow-start ramp) and `first` (config order).
+ */
+export const WEIGHTED_ALGORITHMS: readonly AlgorithmName[] = [
+  'weighted-round-robin',
+  'weighted-least-connections',
+  'ip-hash',
+  'least-response-time',
+  'random',
+  'power-of-two',
+];
+
+// The weighted counterpart of an algorithm that ignores weights, when it has one.
+const WEIGHTED_VARIANT: Partial<Record<AlgorithmName, AlgorithmName>> = {
+  'round-robin': 'weighted-round-robin',
+  'least-connections': 'weighted-least-connections',
+};
+
+/**
+ * For an algorithm that ignores weights, the algorithms that would use them, its weighted
+ * counterpart first; undefined when `name` uses weights.
+ */
+export function algorithmsUsingWeightsInstead(name: AlgorithmName): readonly AlgorithmName[] | undefined {
+  if (WEIGHTED_ALGORITHMS.includes(name)) return undefined;
+  const variant = WEIGHTED_VARIANT[name];
+  return variant === undefined ? WEIGHTED_ALGORITHMS : [variant, ...WEIGHTED_ALGORITHMS.filter((n) => n !== variant)];
+}

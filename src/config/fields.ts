@@ -78,10 +78,24 @@ export const NOT_HTTP_URL = 'is not an http:// or https:// URL';
 export function isHttpUrl(s: string): boolean {
   try {
     const u = new URL(s);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && /^https?:\/\//i.test(s) && u.hostname !== '';
+    return (u.protocol === 'http:' || u.protocol === 'https:') && /^https?:\/\//i.test(s) && u.hostname !== '' && u.port !== '0';
   } catch {
     return false;
   }
+}
+
+/** What is wrong with a string `isHttpUrl` refused, as precisely as can be said (the port, the host), else NOT_HTTP_URL. */
+export function httpUrlProblem(s: string): string {
+  const m = /^https?:\/\/(\[[^\]]*\]|[^/?#:]*)(?::([^/?#]*))?/i.exec(s);
+  if (m === null) return NOT_HTTP_URL;
+  const [, host, port] = m;
+  if (host === '') return 'has no host (write it as "http://host:port")';
+  if (port !== undefined && port !== '') {
+    if (!/^\d+$/.test(port)) return `has a port that is not a number (${JSON.stringify(port)}; allowed: 1 to 65535)`;
+    const n = Number(port);
+    if (n < 1 || n > 65535) return `has port ${port}, out of range (allowed: 1 to 65535)`;
+  }
+  return NOT_HTTP_URL;
 }
 
 /**

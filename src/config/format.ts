@@ -1,4 +1,5 @@
 import type { core } from 'zod';
+import { httpUrlProblem, NOT_HTTP_URL } from './fields.js';
 
 /** Formats a JSON path the way users read it: `servers[1].addr`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -101,6 +102,8 @@ export function formatIssue(
     case 'too_big':
       return [`${formatPath(path)}: ${show(found)} is too large (maximum ${String(issue.maximum)})`];
     default:
+      // The schema only knows "not an http(s) URL"; say what exactly is wrong (the port, the host).
+      if (issue.message === NOT_HTTP_URL && typeof found === 'string') return [`${formatPath(path)}: ${show(found)} ${httpUrlProblem(found)}`];
       return [`${formatPath(path)}: ${show(found)} ${issue.message}`];
   }
 }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { canonicalAlgorithm, type AlgorithmName } from '../balancer/algorithms.js';
+import { algorithmsUsingWeightsInstead, canonicalAlgorithm, type AlgorithmName } from '../balancer/algorithms.js';
 import type { AlgorithmOptions } from '../balancer/selector.js';
 import { BalancerError, type ConfigErrorCode } from '../util/errors.js';
 import { toMs } from './fields.js';
 import { formatIssue } from './format.js';
+import { findJsonError, lineColumn, looksLikeYaml, positionInMessage } from './json-errors.js';
 import { healthCheckSchema, resolveHealthConfig, type HealthSettings } from '../health/config.js';
 import { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from '../health/retry-budget.js';
 import { substituteEnv, type Env } from '../notify/env.js';
@@ -60,24 +61,21 @@ export class ConfigError extends BalancerError {
   }
 }
 
-/** Line and column (1-based) of a character offset. */
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  return { line, column: offset - before.lastIndexOf('\n') };
-}
-
-/** Parses JSON, reporting syntax errors with line and column. */
+/** Parses JSON, reporting syntax errors with their real line and column, and saying so when the text is YAML. */
 export function parseJson(text: string, label: string): unknown {
+  // Editors on Windows may start a file with a byte-order mark, which JSON.parse rejects.
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
-    return JSON.parse(text);
+    return JSON.parse(body);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    const m = /at position (\d+)/.exec(msg);
-    const offset = m ? Number(m[1]) : text.length;
-    const { line, column } = lineColumn(text, offset);
-    const what = msg.replace(/,? ?"[^"]*"? is not valid JSON/, '').replace(/ in JSON at position \d+.*$/, '');
-    throw new ConfigError('E_CONFIG_JSON', [`${label}:${line}:${column}: invalid JSON: ${what}`]);
+    // Our own scanner finds the spot on every Node.js version; V8's position is the fallback.
+    const found = findJsonError(body);
+    const offset = found?.offset ?? positionInMessage(msg) ?? body.length;
+    const what = found?.what ?? msg.replace(/,? ?"[^"]*"? is not valid JSON/, '').replace(/ in JSON at position \d+.*$/, '');
+    const { line, column } = lineColumn(body, offset);
+    const yaml = looksLikeYaml(body, offset) ? '; this looks like YAML; the config file is JSON (see examples/balancer.json)' : '';
+    throw new ConfigError('E_CONFIG_JSON', [`${label}:${line}:${column}: invalid JSON: ${what}${yaml}`]);
   }
 }
 
@@ -150,6 +148,22 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
     },
     notifications: resolveNotifications(file.notifications),
   };
+}
+
+/**
+ * Things a valid config does that are probably not what its author meant, each as
+ * `file: path: phrase` (logged at start and reload, printed by validate; they never refuse a config).
+ */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  const weights = config.servers.map((s) => s.weight);
+  const instead = algorithmsUsingWeightsInstead(config.algorithm);
+  if (instead !== undefined && weights.some((w) => w !== weights[0])) {
+    warnings.push(
+      `${config.file}: servers[].weight: weights are set (${weights.join(', ')}) but ${config.algorithm} ignores them; algorithms that use weights: ${instead.join(', ')}`,
+    );
+  }
+  return warnings;
 }
 
 /** Parses and validates config text; `path` names the file in messages. */

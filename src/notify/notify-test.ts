@@ -58,12 +58,13 @@ export async function notifyTest(config: NotifyTestConfig, logger: LogSink, cloc
         const base = { name: c.name, type: c.type, target: channel.target };
         try {
           await channel.attempt(n, new AbortController().signal);
-          logger.info({ notifier: c.name, target: channel.target }, 'test notification sent');
+          // The CLI prints every result once itself; these lines are for --log-level debug.
+          logger.debug({ notifier: c.name, target: channel.target }, `test notification sent to ${c.name}`);
           return { ...base, ok: true, error: undefined, code: undefined };
         } catch (e) {
           const err = e instanceof NotifyError ? e : undefined;
           const error = err?.message ?? String(e);
-          logger.warn({ notifier: c.name, target: channel.target, code: err?.code, error }, 'test notification failed');
+          logger.debug({ notifier: c.name, target: channel.target, code: err?.code, error }, `test notification to ${c.name} failed: ${error}`);
           return { ...base, ok: false, error, code: err?.code };
         }
       }),

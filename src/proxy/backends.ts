@@ -12,6 +12,7 @@ import { decideRetry, MAX_REPLAY_BODY_BYTES } from '../health/retry.js';
 import { RetryBudget } from '../health/retry-budget.js';
 import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from '../notify/notifier.js';
 import type { Logger } from '../util/logger.js';
+import { countOf, lastSeconds, LogThrottle } from '../util/log-throttle.js';
 import { ClientAddressResolver, peerAddress } from './client-address.js';
 import { endSocketWithError, sendError, type UpstreamFailure } from './errors.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
@@ -59,6 +60,8 @@ export class Backends implements ExchangeOwner {
   private readonly strays: StrayGuard;
   // Path prefixes of servers whose address has a path; empty (and never read) when none has.
   private readonly prefixes = new Map<Upstream, string>();
+  // Repeated warnings (every server down, one server failing) write one line per second per cause.
+  private readonly logThrottle = new LogThrottle();
 
   /** Builds the backends of `config`; `awaitingUpstream` is the listener's set of sockets waiting on an upstream. */
   constructor(
@@ -154,7 +157,11 @@ export class Backends implements ExchangeOwner {
     const u = this.pool.acquire({ clientAddress });
     if (u === undefined) {
       req.resume();
-      this.log.warn({ method: req.method, url: req.url }, 'no server available: 503');
+      this.logThrottle.note(
+        'no-server',
+        () => this.log.warn({ method: req.method, url: req.url, repeated: 1 }, 'no server available: 503'),
+        (n, ms) => this.log.warn({ repeated: n, windowMs: ms }, `no server available: ${countOf(n, 'request')} answered 503 ${lastSeconds(ms)}`),
+      );
       sendError(res, 503, 'no server available', this.retryAfterSeconds);
       return;
     }
@@ -223,7 +230,11 @@ export class Backends implements ExchangeOwner {
       x.options.path = this.upstreamPath(next, target[0] === '/' ? target : splitAbsoluteForm(target).originForm);
     }
     x.options.reset = this.strays.noReuse(next) ? true : undefined;
-    this.log.info({ from: failed.addr, to: next.addr, url: x.req.url, attempt: x.attempts }, `retrying on ${next.addr} after ${failed.addr} failed (${kind})`);
+    this.logThrottle.note(
+      `retry ${failed.addr} ${kind}`,
+      () => this.log.info({ from: failed.addr, to: next.addr, url: x.req.url, attempt: x.attempts, repeated: 1 }, `retrying on ${next.addr} after ${failed.addr} failed (${kind})`),
+      (n, ms) => this.log.info({ from: failed.addr, repeated: n, windowMs: ms }, `retried ${countOf(n, 'request')} on other servers after ${failed.addr} failed (${kind}) ${lastSeconds(ms)}`),
+    );
     (this.clients.get(next) as UndiciPool).dispatch(x.options, x);
     return true;
   }
@@ -238,9 +249,19 @@ export class Backends implements ExchangeOwner {
         `request cut by ${by}; client connection closed, ${x.upstream.addr} not blamed`,
       );
     } else if (failure !== undefined) {
-      this.log.warn(
-        { upstream: x.upstream.addr, method: x.req.method, url: x.req.url, reason: failure.reason, status: failure.status, attempts: x.attempts },
-        `upstream ${x.upstream.addr} failed: ${failure.reason}`,
+      const { addr } = x.upstream;
+      this.logThrottle.note(
+        `upstream ${addr} ${failure.reason}`,
+        () =>
+          this.log.warn(
+            { upstream: addr, method: x.req.method, url: x.req.url, reason: failure.reason, status: failure.status, attempts: x.attempts, repeated: 1 },
+            `upstream ${addr} failed: ${failure.reason}`,
+          ),
+        (n, ms) =>
+          this.log.warn(
+            { upstream: addr, reason: failure.reason, status: failure.status, repeated: n, windowMs: ms },
+            `upstream ${addr} failed: ${failure.reason}: ${countOf(n, 'request')} ${lastSeconds(ms)}`,
+          ),
       );
     } else if (clientGone) {
       this.log.debug({ upstream: x.upstream.addr, url: x.req.url }, 'client went away; upstream request cancelled');
@@ -277,7 +298,12 @@ export class Backends implements ExchangeOwner {
       this.pool.release(u, performance.now() - started, failure !== undefined);
       if (failure === undefined || failure.kind === 'cut') return;
       this.health.reportFailure(u, failure.reason, failure.kind);
-      this.log.warn({ upstream: u.addr, reason: failure.reason }, `websocket upstream ${u.addr} failed: ${failure.reason}`);
+      this.logThrottle.note(
+        `websocket ${u.addr} ${failure.reason}`,
+        () => this.log.warn({ upstream: u.addr, reason: failure.reason, repeated: 1 }, `websocket upstream ${u.addr} failed: ${failure.reason}`),
+        (n, ms) =>
+          this.log.warn({ upstream: u.addr, reason: failure.reason, repeated: n, windowMs: ms }, `websocket upstream ${u.addr} failed: ${failure.reason}: ${countOf(n, 'connection')} ${lastSeconds(ms)}`),
+      );
     });
   }
 
@@ -297,6 +323,7 @@ export class Backends implements ExchangeOwner {
    */
   async stop(how: 'close' | 'destroy', notifyDeadlineMs = DEFAULT_CLOSE_DEADLINE_MS): Promise<void> {
     this.stopping ??= how === 'close' ? 'reload' : 'shutdown';
+    this.logThrottle.flush();
     await Promise.all([
       this.health.stop(),
       ...[...this.clients.values(), ...this.retiring].map((c) => (how === 'close' ? c.close() : c.destroy())),

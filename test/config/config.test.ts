@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { ConfigError, configWarnings, loadConfig, parseConfig } from '../../src/config/load.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
 import { parseListenAddress } from '../../src/config/listen.js';
 import { CLI, writeConfig } from '../helpers/cluster.js';
@@ -13,9 +13,9 @@ const server = (extra: Record<string, unknown>) => ({ servers: [{ addr: 'http://
 
 /** Bad configs and the message each must give (every message must appear, prefixed by the file name). */
 const BAD: [string, unknown, string[]][] = [
-  ['invalid JSON: trailing comma', '{"servers": [{"addr": "http://a:1",}]}', ['balancer.json:1:36: invalid JSON']],
+  ['invalid JSON: trailing comma', '{"servers": [{"addr": "http://a:1",}]}', ['balancer.json:1:35: invalid JSON: trailing comma']],
   ['invalid JSON on a later line', '{\n  "servers": [\n    {"addr": "http://a:1"}\n  ]\n  "addr": ":80"\n}', ['balancer.json:5:3: invalid JSON']],
-  ['truncated JSON', '{"servers": [', ['invalid JSON: Unexpected end of JSON input']],
+  ['truncated JSON', '{"servers": [', ['balancer.json:1:14: invalid JSON: expected a value, found the end of the file']],
   ['not an object', '[]', ['(top level): an array is not an object']],
   ['servers missing', {}, ['servers: is required']],
   ['servers empty', { servers: [] }, ['servers: is empty (at least one server is required)']],
@@ -40,6 +40,10 @@ const BAD: [string, unknown, string[]][] = [
   ['healthCheckDelay a string', withServer({ healthCheckDelay: '10s' }), ['healthCheckDelay: "10s" is not a number']],
   ['timeout zero', withServer({ timeouts: { connect: 0 } }), ['timeouts.connect: 0 is not a positive number']],
   ['unknown timeout key', withServer({ timeouts: { read: 5 } }), ['timeouts.read: unknown key']],
+  ['server port out of range', { servers: [{ addr: 'http://localhost:99999' }] }, ['servers[0].addr: "http://localhost:99999" has port 99999, out of range (allowed: 1 to 65535)']],
+  ['server port zero', { servers: [{ addr: 'http://localhost:0' }] }, ['servers[0].addr: "http://localhost:0" has port 0, out of range (allowed: 1 to 65535)']],
+  ['server port not a number', { servers: [{ addr: 'http://localhost:90a0/' }] }, ['servers[0].addr: "http://localhost:90a0/" has a port that is not a number ("90a0"; allowed: 1 to 65535)']],
+  ['server address without host', { servers: [{ addr: 'http://:9000' }] }, ['servers[0].addr: "http://:9000" has no host']],
   ['several problems at once', { addr: ':x', servers: [{ addr: 'nope' }] }, ['addr: ":x" is not a listen address', 'servers[0].addr: "nope" is not an http:// or https:// URL']],
 ];
 
@@ -104,10 +108,11 @@ describe('good configs', () => {
     assert.deepEqual(shipped, configJsonSchema(), 'run `npm run schema` to regenerate schema/balancer.schema.json');
   });
 
-  test('every example config validates', () => {
+  test('every example config validates, and the quick-start one starts without warnings', () => {
     for (const f of ['balancer.json', 'original.json']) {
       loadConfig(new URL(`../../../examples/${f}`, import.meta.url).pathname);
     }
+    assert.deepEqual(configWarnings(loadConfig(new URL('../../../examples/balancer.json', import.meta.url).pathname)), []);
   });
 });
 

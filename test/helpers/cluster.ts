@@ -32,10 +32,14 @@ export function writeConfig(config: unknown, name = 'balancer.json'): string {
   return file;
 }
 
-/** Starts `balancer start --config` on a temp config (addr defaults to 127.0.0.1:0) and waits until it listens. */
-export async function startBalancer(config: Record<string, unknown>, extraArgs: string[] = []): Promise<BalancerProcess> {
-  const file = writeConfig({ addr: '127.0.0.1:0', ...config });
-  const proc = spawn(process.execPath, [CLI, 'start', '--config', file, '--log-level', 'debug', ...extraArgs], {
+/**
+ * Starts `balancer start --config` on a temp config (addr defaults to 127.0.0.1:0) and waits until
+ * it listens; with `config` null, no config file (`extraArgs` give --from/--to).
+ */
+export async function startBalancer(config: Record<string, unknown> | null, extraArgs: string[] = []): Promise<BalancerProcess> {
+  const file = config === null ? '' : writeConfig({ addr: '127.0.0.1:0', ...config });
+  const configArgs = config === null ? [] : ['--config', file];
+  const proc = spawn(process.execPath, [CLI, 'start', ...configArgs, '--log-level', 'debug', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

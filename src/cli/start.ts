@@ -1,0 +1,154 @@
+import type { AddressInfo } from 'node:net';
+import type { LevelWithSilent } from 'pino';
+import { ConfigError, configWarnings, loadConfig, type Config } from '../config/load.js';
+import { formatHostPort } from '../config/listen.js';
+import { Balancer } from '../proxy/balancer.js';
+import { countOf } from '../util/log-throttle.js';
+import { createLogger, type Logger } from '../util/logger.js';
+import { EXIT_BAD_INPUT, fail, usageError } from './exit.js';
+import { writePidFile } from './pid-file.js';
+import { FLAGS_LABEL, quickConfig } from './quick-config.js';
+import { RELOAD_SIGNAL } from './reload.js';
+import { testServersFor } from './test-servers.js';
+
+/** Options of `balancer start` (the default command). */
+export interface StartOptions {
+  config?: string;
+  logLevel: LevelWithSilent;
+  withTestServers?: boolean;
+  pidFile?: string;
+  from?: string;
+  to: string[];
+  algorithm?: string;
+  printConfig?: boolean;
+}
+
+/** The default config file. */
+export const DEFAULT_CONFIG_FILE = './balancer.json';
+
+/** Where it listens, truthfully: ":8000 (all interfaces)", "127.0.0.1:8000". */
+export function listenDescription(config: Config, bound: AddressInfo): string {
+  const host = config.listen.host;
+  if (host === undefined) return `:${bound.port} (all interfaces)`;
+  if (host === '0.0.0.0') return `0.0.0.0:${bound.port} (all IPv4 interfaces)`;
+  if (host === '::') return `[::]:${bound.port} (all interfaces)`;
+  return formatHostPort(host, bound.port);
+}
+
+/**
+ * True when the balancer runs in a terminal (stdin or stdout is a TTY): then SIGHUP means the
+ * terminal hung up and the balancer stops, as every foreground program does. Detached (daemon,
+ * Docker, systemd), SIGHUP reloads as it does for nginx.
+ */
+export function attachedToTerminal(): boolean {
+  return process.stdin.isTTY === true || process.stdout.isTTY === true;
+}
+
+function loadStartConfig(opts: StartOptions): Config {
+  const quick = opts.from !== undefined || opts.to.length > 0 || opts.algorithm !== undefined;
+  if (!quick) {
+    if (opts.printConfig) usageError('--print-config prints the config of --from/--to flags; give at least one --to URL');
+    const file = opts.config ?? DEFAULT_CONFIG_FILE;
+    try {
+      return loadConfig(file);
+    } catch (e) {
+      if (e instanceof ConfigError && e.code === 'E_CONFIG_READ') {
+        for (const p of e.problems) process.stderr.write(`${p}\n`);
+        process.stderr.write(
+          'hint: give a config with --config FILE, or servers with --to URL (balancer --to http://localhost:9000 --to http://localhost:9001),\n' +
+            '      or try the example: npx balancer --config examples/balancer.json --with-test-servers\n',
+        );
+        process.exit(EXIT_BAD_INPUT);
+      }
+      fail(e);
+    }
+  }
+  if (opts.config !== undefined) usageError('--config cannot be combined with --from/--to/--algorithm (the flags stand for a whole config file)');
+  if (opts.to.length === 0) usageError('--from and --algorithm need at least one --to URL (a server to send requests to)');
+  try {
+    const { config, file } = quickConfig({ from: opts.from, to: opts.to, algorithm: opts.algorithm });
+    if (opts.printConfig) {
+      process.stdout.write(`${JSON.stringify(file, null, 2)}\n`);
+      process.exit(0);
+    }
+    return config;
+  } catch (e) {
+    fail(e);
+  }
+}
+
+/** Runs until SIGINT/SIGTERM (or SIGHUP in a terminal), then stops gracefully and exits 0. */
+export async function startCommand(opts: StartOptions): Promise<void> {
+  const config = loadStartConfig(opts);
+  const log = createLogger(opts.logLevel);
+  for (const w of configWarnings(config)) log.warn({ warning: w }, w);
+  const testServers = opts.withTestServers ? await testServersFor(config, log) : [];
+  const balancer = new Balancer(config, log);
+  let bound: AddressInfo;
+  try {
+    bound = await balancer.listen();
+  } catch (e) {
+    await Promise.all(testServers.map((t) => t.close()));
+    fail(e);
+  }
+  const removePidFile = opts.pidFile !== undefined ? writePidFile(opts.pidFile) : () => undefined;
+  const attached = attachedToTerminal();
+  const servers = countOf(config.servers.length, 'server');
+  // `addr` is the URL clients use (test helpers and scripts read it); the message says where it is bound.
+  log.info(
+    { addr: balancer.url(), algorithm: config.algorithm, servers: config.servers.map((s) => s.addr), pid: process.pid },
+    `${config.name} listening on ${listenDescription(config, bound)} — try ${balancer.url()} (${config.algorithm} over ${servers})`,
+  );
+  const reloadHow =
+    config.file === FLAGS_LABEL
+      ? ''
+      : `; reload the config with ${attached ? '' : 'SIGHUP, '}kill -USR2 ${process.pid}${opts.pidFile !== undefined ? ` or balancer reload --pid-file ${opts.pidFile}` : ''}`;
+  log.info({ pid: process.pid, attached }, `pid ${process.pid}: ${attached ? 'Ctrl-C or closing the terminal stops' : 'SIGTERM stops'}${reloadHow}`);
+  if (testServers.length > 0) log.info(`try: curl ${balancer.url()}/   (run it a few times: each answer names its server)`);
+
+  let stopping = false;
+  const stop = (why: string): void => {
+    if (stopping) {
+      log.warn(`${why} again: exiting now`);
+      removePidFile();
+      process.exit(1);
+    }
+    stopping = true;
+    log.info(`${why}: finishing in-flight requests (up to ${config.timeouts.shutdownMs / 1000} s), then exiting`);
+    void balancer
+      .close()
+      .then(() => Promise.all(testServers.map((t) => t.close())))
+      .then(() => {
+        log.info('stopped');
+        removePidFile();
+        process.exit(0);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  const reload = (signal: string): void => reloadConfig(balancer, config, log, signal);
+  process.on('SIGHUP', () => (attached ? stop('SIGHUP (the terminal closed)') : reload('SIGHUP')));
+  process.on(RELOAD_SIGNAL, () => reload(RELOAD_SIGNAL));
+}
+
+/** Reads the config file again and puts it in force; a bad file changes nothing. */
+function reloadConfig(balancer: Balancer, started: Config, log: Logger, signal: string): void {
+  if (started.file === FLAGS_LABEL) {
+    log.warn(`${signal}: nothing to reload (started from --from/--to flags, not a config file)`);
+    return;
+  }
+  let next: Config;
+  try {
+    next = loadConfig(started.file);
+  } catch (e) {
+    const problems = e instanceof ConfigError ? e.problems : [String(e)];
+    for (const p of problems) log.error({ problem: p }, `reload rejected, still serving the previous config: ${p}`);
+    return;
+  }
+  for (const w of configWarnings(next)) log.warn({ warning: w }, w);
+  const { kept } = balancer.reload(next);
+  log.info(
+    { algorithm: next.algorithm, servers: next.servers.map((s) => s.addr), kept, signal },
+    `reloaded ${started.file} (${signal}): ${next.algorithm} over ${countOf(next.servers.length, 'server')}${kept.length > 0 ? `; needs a restart to change: ${kept.join(', ')}` : ''}`,
+  );
+}
