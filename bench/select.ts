@@ -7,6 +7,7 @@ import type { PickRequest, Selector, SelectorDeps } from '../src/balancer/select
 import { Upstream } from '../src/balancer/upstream.js';
 // Seeded PRNG, so runs are comparable; shared with the tests (dev-only code, kept out of src/).
 import { mulberry32 } from '../test/balancer/helpers.js';
+import { st, testUpstream } from '../test/balancer/helpers.js';
 
 const SIZES = [4, 64, 1024];
 // Requests kept in flight, so the load-aware algorithms see real, changing in-flight counts.
@@ -21,7 +22,7 @@ const REQUESTS: PickRequest[] = Array.from({ length: 4096 }, (_, i) => ({
 function makeServers(n: number): Upstream[] {
   return Array.from(
     { length: n },
-    (_, i) => new Upstream(`http://10.1.${i >> 8}.${i & 255}:8080`, { weight: 1 + (i % 4), index: i }),
+    (_, i) => testUpstream(`http://10.1.${i >> 8}.${i & 255}:8080`, { weight: 1 + (i % 4), index: i }),
   );
 }
 
@@ -31,13 +32,13 @@ function run(sel: Selector, ring: (Upstream | undefined)[], clock: { t: number }
     const slot = i % CONCURRENCY;
     const old = ring[slot];
     if (old !== undefined) {
-      old.inflight--;
+      st(old).inflight--;
       sel.onEnd?.(old, 5 + (old.index % 7) * 3, false);
     }
     clock.t += 0.05;
     const u = sel.select(REQUESTS[i & 4095] as PickRequest);
     if (u !== undefined) {
-      u.inflight++;
+      st(u).inflight++;
       sel.onStart?.(u);
     }
     ring[slot] = u;
@@ -126,8 +127,8 @@ function usPerUpdate(change: 'availability' | 'weight'): (name: string, n: numbe
     const t0 = process.hrtime.bigint();
     for (let r = 0; r < reps; r++) {
       const s = servers[r % n] as Upstream;
-      if (change === 'weight') s.weightFactor = s.weightFactor === 1 ? 0.5 : 1;
-      else s.available = !s.available;
+      if (change === 'weight') st(s).weightFactor = s.weightFactor === 1 ? 0.5 : 1;
+      else st(s).available = !s.available;
       sel.update(servers.filter((x) => x.available));
     }
     return Number(process.hrtime.bigint() - t0) / 1e3 / reps;

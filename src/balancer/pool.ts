@@ -1,13 +1,16 @@
-import { defaultDeps, type AlgorithmOptions, type PickRequest, type Selector, type SelectorDeps } from './selector.js';
+import type { AlgorithmOptions, PickRequest, Selector, SelectorDeps } from './selector.js';
 import type { AlgorithmName } from './algorithms.js';
 import { selectorFactory } from './algorithms.js';
-import { Upstream } from './upstream.js';
+import type { Upstream, UpstreamState } from './upstream.js';
 import { BalancerError } from '../util/errors.js';
+
+/** Gives the pool write access to a server's in-flight count (the control plane owns the records). */
+export type StateOf = (u: Upstream) => UpstreamState;
 
 /** The server set behind one listener, with the algorithm that picks among them. */
 export class Pool {
   /** Every configured server, in config order. */
-  readonly servers: readonly Upstream[];
+  private members: readonly Upstream[];
   private readonly selector: Selector;
   // What the selector chooses among now: available primaries, else available backups.
   private candidates: readonly Upstream[] = [];
@@ -16,15 +19,31 @@ export class Pool {
   constructor(
     servers: readonly Upstream[],
     readonly algorithm: AlgorithmName,
-    options: AlgorithmOptions = {},
-    deps: SelectorDeps = defaultDeps,
+    options: AlgorithmOptions,
+    deps: SelectorDeps,
+    private readonly stateOf: StateOf,
   ) {
     const factory = selectorFactory(algorithm);
     if (!factory) {
       throw new BalancerError('E_ALGORITHM_NOT_IMPLEMENTED', `algorithm "${algorithm}" is not implemented yet`);
     }
-    this.servers = servers;
+    this.members = servers;
     this.selector = factory(deps, options);
+    this.selector.configure?.(servers);
+    this.refresh();
+  }
+
+  /** Every server of the pool, in config order. */
+  get servers(): readonly Upstream[] {
+    return this.members;
+  }
+
+  /**
+   * Changes the server set (a reload, a source's update) keeping the algorithm and its
+   * per-server state (response-time averages, hash tables) for the servers that stay.
+   */
+  setServers(servers: readonly Upstream[]): void {
+    this.members = servers;
     this.selector.configure?.(servers);
     this.refresh();
   }
@@ -66,14 +85,14 @@ export class Pool {
   }
 
   private start(u: Upstream): Upstream {
-    u.inflight++;
+    this.stateOf(u).inflight++;
     this.selector.onStart?.(u);
     return u;
   }
 
   /** Ends a request started by `acquire`. */
   release(u: Upstream, durationMs: number, failed: boolean): void {
-    u.inflight--;
+    this.stateOf(u).inflight--;
     this.selector.onEnd?.(u, durationMs, failed);
   }
 }

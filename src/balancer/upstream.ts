@@ -1,39 +1,100 @@
-/** One backend server and the live state every algorithm reads. */
+/**
+ * The live, mutable facts about one server. Only the control plane writes them (its ServerStates
+ * and the Pool it drives); everyone else reads them through the server's `Upstream`.
+ */
+export interface UpstreamState {
+  /** Human-readable name (config `name`, else host:port). */
+  name: string;
+  /** Configured weight (or the operator's override), positive. */
+  weight: number;
+  /** Backup servers take traffic only while no primary is available. */
+  backup: boolean;
+  /** Position in the server list; stable tie-breaker. */
+  index: number;
+  /** False while health checks, passive ejection or an operator keep the server out. */
+  available: boolean;
+  /** Share of the weight in force now, 0 < factor <= 1 (slow start ramps it). */
+  weightFactor: number;
+  /** Requests sent to this server that have not finished yet. */
+  inflight: number;
+}
+
+/** Options of a new server. */
+export interface UpstreamOptions {
+  readonly weight?: number;
+  readonly name?: string;
+  readonly backup?: boolean;
+  readonly index?: number;
+}
+
+/** A fresh state record for a server at `url` (available, full weight, nothing in flight). */
+export function initialState(url: URL, opts: UpstreamOptions = {}): UpstreamState {
+  return {
+    name: opts.name ?? url.host,
+    weight: opts.weight ?? 1,
+    backup: opts.backup ?? false,
+    index: opts.index ?? 0,
+    available: true,
+    weightFactor: 1,
+    inflight: 0,
+  };
+}
+
+/**
+ * One backend server and the live state every algorithm reads. Read-only: its state record is
+ * written by whoever made it (the control plane), which keeps the record; see `createUpstream`.
+ */
 export class Upstream {
   /** Normalised origin, e.g. "http://localhost:9000": the server's identity. */
   readonly addr: string;
   /** Parsed URL of the server. */
   readonly url: URL;
-  /** Human-readable name (config `name`, else host:port). */
-  readonly name: string;
-  /** Configured weight (positive, fractions allowed). */
-  readonly weight: number;
-  /** Backup servers take traffic only while no primary is available. */
-  readonly backup: boolean;
-  /** Position in the configured server list; stable tie-breaker. */
-  readonly index: number;
-  /** False while health checks (or passive ejection) keep the server out. */
-  available = true;
-  /**
-   * Share of the weight in force now, 0 < factor <= 1. Slow start ramps it;
-   * algorithms read `effectiveWeight`, never `weight`, so they follow the ramp.
-   */
-  weightFactor = 1;
-  /** Requests sent to this server that have not finished yet. */
-  inflight = 0;
+  readonly #s: UpstreamState;
 
-  /** Creates an upstream; `addr` must be an http(s) URL (validated by the config loader). */
-  constructor(addr: string, opts: { weight?: number; name?: string; backup?: boolean; index?: number } = {}) {
+  /** Creates an upstream; `addr` must be an http(s) URL (validated by the config loader). Pass `state` to keep write access. */
+  constructor(addr: string, opts: UpstreamOptions = {}, state?: UpstreamState) {
     this.url = new URL(addr);
     this.addr = this.url.origin;
-    this.name = opts.name ?? this.url.host;
-    this.weight = opts.weight ?? 1;
-    this.backup = opts.backup ?? false;
-    this.index = opts.index ?? 0;
+    this.#s = state ?? initialState(this.url, opts);
+  }
+
+  /** Human-readable name (config `name`, else host:port). */
+  get name(): string {
+    return this.#s.name;
+  }
+  /** Configured weight (positive, fractions allowed). */
+  get weight(): number {
+    return this.#s.weight;
+  }
+  /** Backup servers take traffic only while no primary is available. */
+  get backup(): boolean {
+    return this.#s.backup;
+  }
+  /** Position in the configured server list; stable tie-breaker. */
+  get index(): number {
+    return this.#s.index;
+  }
+  /** False while health checks, passive ejection or an operator keep the server out. */
+  get available(): boolean {
+    return this.#s.available;
+  }
+  /** Share of the weight in force now, 0 < factor <= 1; slow start ramps it. */
+  get weightFactor(): number {
+    return this.#s.weightFactor;
+  }
+  /** Requests sent to this server that have not finished yet. */
+  get inflight(): number {
+    return this.#s.inflight;
   }
 
   /** Weight the algorithms balance by: configured weight times the slow-start factor. */
   get effectiveWeight(): number {
-    return this.weight * this.weightFactor;
+    return this.#s.weight * this.#s.weightFactor;
   }
+}
+
+/** A new server and the state record that writes it: the record stays with the caller. */
+export function createUpstream(addr: string, opts: UpstreamOptions = {}): { readonly upstream: Upstream; readonly state: UpstreamState } {
+  const state = initialState(new URL(addr), opts);
+  return { upstream: new Upstream(addr, opts, state), state };
 }

@@ -47,6 +47,7 @@ export function buildCli(): Command {
     .option('--algorithm <name>', 'with --to: load-balancing algorithm (default round-robin)')
     .option('--print-config', 'with --to: print the equivalent config file (JSON) and exit')
     .option('--pid-file <file>', 'write the process id to FILE (removed at exit), for balancer reload')
+    .option('--watch', 'reload the config file whenever it changes (a bad file is logged and changes nothing)')
     .addOption(logLevel)
     .option('--with-test-servers', "also start built-in test servers on the config's localhost server ports")
     .action(startCommand);

@@ -2,9 +2,13 @@ import type { AddressInfo } from 'node:net';
 import type { LevelWithSilent } from 'pino';
 import { ConfigError, configWarnings, loadConfig, type Config } from '../config/load.js';
 import { formatHostPort } from '../config/listen.js';
-import { Balancer } from '../proxy/balancer.js';
+import { Cluster } from '../control/cluster.js';
+import { Reloader } from '../control/reload.js';
+import { watchConfigFile } from '../control/watch.js';
+import { DEFAULT_CLOSE_DEADLINE_MS } from '../notify/notifier.js';
+import { NodeEngine } from '../proxy/balancer.js';
 import { countOf } from '../util/log-throttle.js';
-import { createLogger, type Logger } from '../util/logger.js';
+import { createLogger } from '../util/logger.js';
 import { EXIT_BAD_INPUT, fail, usageError } from './exit.js';
 import { writePidFile } from './pid-file.js';
 import { FLAGS_LABEL, quickConfig } from './quick-config.js';
@@ -21,6 +25,7 @@ export interface StartOptions {
   to: string[];
   algorithm?: string;
   printConfig?: boolean;
+  watch?: boolean;
 }
 
 /** The default config file. */
@@ -83,7 +88,10 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   const log = createLogger(opts.logLevel);
   for (const w of configWarnings(config)) log.warn({ warning: w }, w);
   const testServers = opts.withTestServers ? await testServersFor(config, log) : [];
-  const balancer = new Balancer(config, log);
+  if (opts.watch && config.file === FLAGS_LABEL) usageError('--watch watches a config file; it cannot be combined with --from/--to');
+  const cluster = new Cluster(config, { log });
+  const balancer = new NodeEngine(cluster, log);
+  cluster.attach(balancer);
   let bound: AddressInfo;
   try {
     bound = await balancer.listen();
@@ -91,6 +99,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     await Promise.all(testServers.map((t) => t.close()));
     fail(e);
   }
+  cluster.start();
   const removePidFile = opts.pidFile !== undefined ? writePidFile(opts.pidFile) : () => undefined;
   const attached = attachedToTerminal();
   const servers = countOf(config.servers.length, 'server');
@@ -115,8 +124,11 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     }
     stopping = true;
     log.info(`${why}: finishing in-flight requests (up to ${config.timeouts.shutdownMs / 1000} s), then exiting`);
+    watcher?.close();
+    const graceMs = config.timeouts.shutdownMs;
     void balancer
       .close()
+      .then(() => cluster.stop(Math.min(graceMs, DEFAULT_CLOSE_DEADLINE_MS)))
       .then(() => Promise.all(testServers.map((t) => t.close())))
       .then(() => {
         log.info('stopped');
@@ -126,29 +138,17 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  const reload = (signal: string): void => reloadConfig(balancer, config, log, signal);
+  const reloader = new Reloader(cluster, log);
+  const reload = (trigger: string): void => {
+    if (config.file === FLAGS_LABEL) {
+      log.warn(`${trigger}: nothing to reload (started from --from/--to flags, not a config file)`);
+      return;
+    }
+    void reloader.reload(trigger);
+  };
   process.on('SIGHUP', () => (attached ? stop('SIGHUP (the terminal closed)') : reload('SIGHUP')));
   process.on(RELOAD_SIGNAL, () => reload(RELOAD_SIGNAL));
-}
-
-/** Reads the config file again and puts it in force; a bad file changes nothing. */
-function reloadConfig(balancer: Balancer, started: Config, log: Logger, signal: string): void {
-  if (started.file === FLAGS_LABEL) {
-    log.warn(`${signal}: nothing to reload (started from --from/--to flags, not a config file)`);
-    return;
-  }
-  let next: Config;
-  try {
-    next = loadConfig(started.file);
-  } catch (e) {
-    const problems = e instanceof ConfigError ? e.problems : [String(e)];
-    for (const p of problems) log.error({ problem: p }, `reload rejected, still serving the previous config: ${p}`);
-    return;
-  }
-  for (const w of configWarnings(next)) log.warn({ warning: w }, w);
-  const { kept } = balancer.reload(next);
-  log.info(
-    { algorithm: next.algorithm, servers: next.servers.map((s) => s.addr), kept, signal },
-    `reloaded ${started.file} (${signal}): ${next.algorithm} over ${countOf(next.servers.length, 'server')}${kept.length > 0 ? `; needs a restart to change: ${kept.join(', ')}` : ''}`,
-  );
+  // A half-written file fails validation and changes nothing; the write that completes it reloads.
+  const watcher = opts.watch ? watchConfigFile(config.file, () => reload('config file changed')) : undefined;
+  if (watcher !== undefined) log.info({ file: config.file }, `watching ${config.file}: changes are reloaded`);
 }

@@ -1,4 +1,3 @@
-import type { Pool } from '../balancer/pool.js';
 import type { Upstream } from '../balancer/upstream.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import type { HealthSettings } from './config.js';
@@ -7,16 +6,32 @@ import type { HealthEvent, HealthEventType, HealthEvents } from './events.js';
 import type { LogSink } from '../util/logger.js';
 import { PassiveDetector, type FailureCause, type PassiveView } from './passive.js';
 import { errorResult, probe, type ProbeResult } from './probe.js';
-import { SlowStart } from './slow-start.js';
 import { CheckState, type CheckStateView } from './state.js';
 
 /** Probes one server; injected in tests. Must settle (the real probe has its own timeout). */
 export type ProbeFn = (server: Upstream, signal: AbortSignal) => Promise<ProbeResult>;
 
+/**
+ * Where health verdicts go: the control plane's one writer of server state, which combines them
+ * with operator state and updates the algorithm.
+ */
+export interface HealthTarget {
+  /** The servers taking part in selection now (for counts and backup logging). */
+  readonly servers: readonly Upstream[];
+  /** Health says `u` is in (true) or out (false). */
+  setHealthy(u: Upstream, healthy: boolean): void;
+  /** Servers selection may pick now. */
+  availableCount(): number;
+  /** True while `u` must raise no alerts (disabled for maintenance). */
+  silenced(u: Upstream): boolean;
+}
+
 /** What a HealthChecker works with. */
 export interface HealthCheckerOptions {
-  /** The servers to watch; `available` and `weightFactor` are set on them and the pool refreshed. */
-  readonly pool: Pool;
+  /** The servers to watch at first (more come with `add`). */
+  readonly servers: readonly Upstream[];
+  /** Where verdicts are written. */
+  readonly target: HealthTarget;
   /** Resolved settings (`resolveHealthConfig`). */
   readonly settings: HealthSettings;
   /** Where server-down/up, all-down and recovered are published. */
@@ -39,8 +54,12 @@ export interface ServerHealth {
   readonly name: string;
   /** Takes traffic only while no primary is available. */
   readonly backup: boolean;
-  /** Taking traffic: active checks do not hold it down and it is not ejected. */
+  /** Taking traffic: active checks do not hold it down, it is not ejected and no operator holds it out. */
   readonly available: boolean;
+  /** Health checks let it take traffic: active checks do not hold it down and it is not ejected. */
+  readonly healthy: boolean;
+  /** Epoch ms of the last change of `healthy`, or when checks began watching it. */
+  readonly since: number;
   /** Slow-start share of the weight, 0.1..1. */
   readonly weightFactor: number;
   /** Requests in flight to it now. */
@@ -59,6 +78,10 @@ interface Entry {
   timer: TimerHandle | undefined;
   probing: Promise<void> | undefined;
   lastReason: string | undefined;
+  // What health says: not held down by active checks and not ejected.
+  healthy: boolean;
+  // Clock time of the last change of `healthy` (or of being added).
+  changedAt: number;
   // A capped ejection is logged once until the server recovers or is ejected, not on every failure.
   cappedLogged: boolean;
 }
@@ -69,8 +92,8 @@ interface Entry {
  * returning servers, and HealthEvents for every change of availability.
  */
 export class HealthChecker {
-  private readonly pool: Pool;
-  private readonly settings: HealthSettings;
+  private readonly target: HealthTarget;
+  private settings: HealthSettings;
   private readonly events: HealthEvents;
   private readonly logger: LogSink;
   private readonly clock: Clock;
@@ -78,7 +101,6 @@ export class HealthChecker {
   private readonly probeFn: ProbeFn;
   private readonly entries = new Map<Upstream, Entry>();
   private readonly passive: PassiveDetector;
-  private readonly slowStart: SlowStart;
   private readonly abort = new AbortController();
   private expiryTimer: TimerHandle | undefined;
   private started = false;
@@ -88,21 +110,67 @@ export class HealthChecker {
 
   /** Builds a checker; nothing runs until `start()`. */
   constructor(opts: HealthCheckerOptions) {
-    this.pool = opts.pool;
+    this.target = opts.target;
     this.settings = opts.settings;
     this.events = opts.events;
     this.logger = opts.logger;
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;
-    const active = opts.settings.active;
-    this.probeFn = opts.probe ?? ((u, signal) => probe(u.url, active, signal));
-    for (const u of this.pool.servers) {
-      const state = new CheckState(active.rise, active.fall);
-      this.entries.set(u, { u, state, timer: undefined, probing: undefined, lastReason: undefined, cappedLogged: false });
-    }
+    this.probeFn = opts.probe ?? ((u, signal) => probe(u.url, this.settings.active, signal));
     const activeDown = (u: Upstream) => this.entries.get(u)?.state.isUp === false;
-    this.passive = new PassiveDetector(this.pool.servers, opts.settings.passive, () => this.clock.now(), activeDown);
-    this.slowStart = new SlowStart(opts.settings.slowStartMs, this.clock, () => this.pool.refresh());
+    this.passive = new PassiveDetector([], opts.settings.passive, () => this.clock.now(), activeDown);
+    for (const u of opts.servers) this.add(u);
+  }
+
+  /** Watches one more server (a reload or a source added it); probed at once when running. */
+  add(u: Upstream): void {
+    if (this.entries.has(u)) return;
+    const { rise, fall } = this.settings.active;
+    const state = new CheckState(rise, fall);
+    const e: Entry = { u, state, timer: undefined, probing: undefined, lastReason: undefined, healthy: true, changedAt: this.clock.now(), cappedLogged: false };
+    this.entries.set(u, e);
+    this.passive.add(u);
+    if (this.started && !this.stopped && this.settings.active.enabled) this.runProbe(e);
+  }
+
+  /** Stops watching `u` (it left the config or its source). */
+  remove(u: Upstream): void {
+    const e = this.entries.get(u);
+    if (e === undefined) return;
+    this.clock.clearTimer(e.timer);
+    this.entries.delete(u);
+    this.passive.remove(u);
+  }
+
+  /**
+   * New settings (a reload); each server's state (up/down, counts, ejections) is kept. Intervals
+   * apply from the next probe; turning active checks on or off starts or stops the probes.
+   */
+  setSettings(settings: HealthSettings): void {
+    const wasActive = this.settings.active.enabled;
+    this.settings = settings;
+    this.passive.setSettings(settings.passive);
+    for (const e of this.entries.values()) e.state.setThresholds(settings.active.rise, settings.active.fall);
+    if (!this.started || this.stopped) return;
+    if (!settings.active.enabled) {
+      for (const e of this.entries.values()) {
+        this.clock.clearTimer(e.timer);
+        e.timer = undefined;
+      }
+    } else if (!wasActive) {
+      for (const e of this.entries.values()) this.runProbe(e);
+    }
+  }
+
+  /** What health says of `u` now: in or out, why and since when (epoch ms); undefined when not watched. */
+  verdict(u: Upstream): { readonly healthy: boolean; readonly reason: string | undefined; readonly since: number } | undefined {
+    const e = this.entries.get(u);
+    if (e === undefined) return undefined;
+    return { healthy: e.healthy, reason: e.lastReason, since: this.toEpoch(e.changedAt) };
+  }
+
+  private toEpoch(t: number): number {
+    return Math.round(this.clock.epoch() - (this.clock.now() - t));
   }
 
   /** Probes every server now, then every interval (with jitter). Idempotent; throws E_HEALTH_STOPPED after `stop()`. */
@@ -112,14 +180,14 @@ export class HealthChecker {
     this.started = true;
     const a = this.settings.active;
     this.logger.info(
-      { servers: this.pool.servers.length, active: a.enabled ? a.type : 'off', intervalMs: a.intervalMs, passive: this.passive.enabled },
+      { servers: this.entries.size, active: a.enabled ? a.type : 'off', intervalMs: a.intervalMs, passive: this.passive.enabled },
       'health checks started',
     );
     if (!a.enabled) return;
     for (const e of this.entries.values()) this.runProbe(e);
   }
 
-  /** Stops probes, timers and slow-start ramps (weights back to full); resolves once running probes have settled. */
+  /** Stops probes and timers; resolves once running probes have settled. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -131,8 +199,6 @@ export class HealthChecker {
       e.timer = undefined;
       if (e.probing !== undefined) running.push(e.probing);
     }
-    this.slowStart.stop();
-    this.pool.refresh();
     await Promise.allSettled(running);
   }
 
@@ -174,13 +240,15 @@ export class HealthChecker {
     const now = this.clock.now();
     const epoch = this.clock.epoch();
     const toEpoch = (t: number | undefined) => (t === undefined ? undefined : Math.round(epoch - (now - t)));
-    return [...this.entries.values()].map(({ u, state, lastReason }) => {
+    return [...this.entries.values()].map(({ u, state, lastReason, healthy, changedAt }) => {
       const p = this.passive.view(u);
       return {
         addr: u.addr,
         name: u.name,
         backup: u.backup,
         available: u.available,
+        healthy,
+        since: this.toEpoch(changedAt),
         weightFactor: u.weightFactor,
         inflight: u.inflight,
         active: {
@@ -229,7 +297,7 @@ export class HealthChecker {
       // that is out is probed every downInterval (HAProxy's downinter), so it is back within
       // seconds. Scheduled in `finally`, so nothing in acting on the result can stop the probing.
       const { intervalMs, downIntervalMs } = this.settings.active;
-      this.scheduleProbe(e, startedAt + this.jittered(e.u.available ? intervalMs : downIntervalMs));
+      if (this.settings.active.enabled) this.scheduleProbe(e, startedAt + this.jittered(e.healthy ? intervalMs : downIntervalMs));
     }
   }
 
@@ -280,14 +348,15 @@ export class HealthChecker {
     }, Math.max(0, next - this.clock.now()));
   }
 
-  // Recomputes a server's availability after an active or passive change; on a change, updates the pool and publishes.
+  // Recomputes a server's health after an active or passive change; on a change, tells the target and publishes.
   private apply(e: Entry, reason: string, source: 'active' | 'passive'): void {
     const { u } = e;
+    if (this.entries.get(u) !== e) return; // removed meanwhile
     const activeUp = e.state.isUp;
     const ejected = this.passive.isEjected(u);
     const available = activeUp && !ejected;
     const fields = { server: u.addr, name: u.name, reason, source };
-    if (available === u.available) {
+    if (available === e.healthy) {
       // The other mechanism still holds it out (or never did): log, but no event.
       const holds = [!activeUp ? 'down by health checks' : '', ejected ? 'ejected' : ''].filter((w) => w !== '');
       const why = available ? 'still up' : `still out: ${holds.join(' and ')}`;
@@ -295,24 +364,25 @@ export class HealthChecker {
       return;
     }
     e.lastReason = reason;
-    u.available = available;
-    if (available) this.slowStart.begin(u);
-    else this.slowStart.cancel(u);
+    e.healthy = available;
+    e.changedAt = this.clock.now();
+    this.target.setHealthy(u, available);
     // Taken out between probes (an ejection): its next probe comes within downInterval, not the
     // normal interval, so an ejection that a passing probe ends is short.
     if (!available && e.timer !== undefined) this.scheduleProbe(e, this.clock.now() + this.jittered(this.settings.active.downIntervalMs));
-    this.pool.refresh();
-    const total = this.pool.servers.length;
-    const healthy = this.pool.availableCount;
+    const total = this.target.servers.length;
+    const healthy = this.target.availableCount();
     const counts = { healthy, total };
-    if (available) this.logger.info({ ...fields, ...counts }, `server ${u.addr} up: ${reason}`);
-    else this.logger.warn({ ...fields, ...counts }, `server ${u.addr} down: ${reason}`);
-    this.publish(available ? 'server-up' : 'server-down', u, reason, counts);
+    const silenced = this.target.silenced(u);
+    const quiet = silenced ? ' (disabled by an operator: no alert)' : '';
+    if (available) this.logger.info({ ...fields, ...counts }, `server ${u.addr} up: ${reason}${quiet}`);
+    else this.logger.warn({ ...fields, ...counts }, `server ${u.addr} down: ${reason}${quiet}`);
+    if (!silenced) this.publish(available ? 'server-up' : 'server-down', u, reason, counts);
     if (!available && healthy === 0 && !this.allDown) {
       this.allDown = true;
       this.logger.warn({ ...fields, ...counts }, `all servers down: no server can take requests`);
       this.publish('all-down', u, reason, counts);
-    } else if (available && this.allDown) {
+    } else if (available && this.allDown && healthy > 0) {
       this.allDown = false;
       this.logger.info({ ...fields, ...counts }, `recovered: server ${u.addr} takes requests again`);
       this.publish('recovered', u, reason, counts);
@@ -324,7 +394,7 @@ export class HealthChecker {
   private logBackups(): void {
     let primaries = 0;
     let backups = 0;
-    for (const s of this.pool.servers) {
+    for (const s of this.target.servers) {
       if (!s.available) continue;
       if (s.backup) backups++;
       else primaries++;

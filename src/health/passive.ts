@@ -68,19 +68,36 @@ export const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))
  */
 export class PassiveDetector {
   private readonly records = new Map<Upstream, ServerRecord>();
-  private readonly maxEjected: number;
 
   /** `isActiveDown` tells which servers active checks hold down (they do not count towards the cap). */
   constructor(
     servers: readonly Upstream[],
-    private readonly settings: PassiveSettings,
+    private settings: PassiveSettings,
     private readonly now: () => number,
     private readonly isActiveDown: (u: Upstream) => boolean = () => false,
   ) {
-    for (const u of servers) {
-      this.records.set(u, { failures: [], ejectedUntil: undefined, ejections: 0, lastEjectionEnd: undefined, lastDurationMs: 0, ejectedFor: undefined });
-    }
-    this.maxEjected = Math.floor((servers.length * settings.maxEjectionPercent) / 100);
+    for (const u of servers) this.add(u);
+  }
+
+  /** Watches one more server (its record starts clean). */
+  add(u: Upstream): void {
+    if (this.records.has(u)) return;
+    this.records.set(u, { failures: [], ejectedUntil: undefined, ejections: 0, lastEjectionEnd: undefined, lastDurationMs: 0, ejectedFor: undefined });
+  }
+
+  /** Forgets a server that left. */
+  remove(u: Upstream): void {
+    this.records.delete(u);
+  }
+
+  /** New settings (a reload); ejections under way run their time. */
+  setSettings(settings: PassiveSettings): void {
+    this.settings = settings;
+  }
+
+  // At most maxEjectionPercent of the servers watched now (rounded down).
+  private get maxEjected(): number {
+    return Math.floor((this.records.size * this.settings.maxEjectionPercent) / 100);
   }
 
   /** False when `maxFails` is 0: nothing is ever counted or ejected. */

@@ -65,49 +65,5 @@ export function decideRetry(input: RetryInput, budget: RetryBudget, maxAttempts:
   return budget.tryWithdraw() ? d : no('E_RETRY_BUDGET', 'retry budget spent');
 }
 
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT']);
-
-function codeOf(err: unknown): string | undefined {
-  // undici wraps socket errors: "fetch failed" with the ECONNREFUSED error as its cause.
-  let e: unknown = err;
-  for (let depth = 0; e !== null && typeof e === 'object' && depth < 4; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-/** What the proxy knows about the failed attempt besides the error. */
-export interface AttemptFacts {
-  /** Any response byte (status line included) arrived from the backend. */
-  readonly responseStarted: boolean;
-  /** The connection to the backend was established; leave undefined when unknown (the error code decides). */
-  readonly connected?: boolean;
-}
-
-/**
- * Classifies a failed attempt from its node:http or undici error (its `code`, or
- * its `cause`'s). Unknown errors count as "reset": only idempotent requests are
- * retried after them. ETIMEDOUT is not trusted to mean "never connected" (an
- * established socket can time out too); pass `connected: false` when you know.
- */
-export function failureKind(err: unknown, facts: AttemptFacts): FailureKind {
-  if (facts.responseStarted) return 'response';
-  if (facts.connected === false) return 'connect';
-  const code = codeOf(err);
-  if (code === undefined) return 'reset';
-  if (CONNECT_CODES.has(code) || code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return 'connect';
-  if (TIMEOUT_CODES.has(code)) return 'timeout';
-  return 'reset';
-}
+/** Classification of errors lives in one table (control/upstream-errors.ts); re-exported for callers here. */
+export { failureKind, type AttemptFacts } from '../control/upstream-errors.js';

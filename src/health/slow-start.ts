@@ -25,6 +25,9 @@ interface Ramp {
   timer: TimerHandle;
 }
 
+/** Writes a server's weight factor (the control plane's state owner). */
+export type SetWeightFactor = (u: Upstream, factor: number) => void;
+
 /**
  * Ramps `weightFactor` of servers coming back into service, like nginx `slow_start`
  * and HAProxy `slowstart`: linear over the ramp time, in steps, so a cold server
@@ -34,12 +37,18 @@ interface Ramp {
 export class SlowStart {
   private readonly ramps = new Map<Upstream, Ramp>();
 
-  /** `durationMs` 0 turns slow start off: `begin` then just restores full weight. */
+  /** `durationMs` 0 turns slow start off: `begin` then just restores full weight. `set` writes the factor. */
   constructor(
-    private readonly durationMs: number,
+    private durationMs: number,
     private readonly clock: Clock,
     private readonly onStep: () => void,
+    private readonly set: SetWeightFactor,
   ) {}
+
+  /** A new ramp time (a reload); ramps under way finish on their old schedule. */
+  setDuration(durationMs: number): void {
+    this.durationMs = durationMs;
+  }
 
   /**
    * Starts (or restarts) the ramp of `u`: sets its weight factor to the starting share.
@@ -48,7 +57,7 @@ export class SlowStart {
   begin(u: Upstream): void {
     this.cancel(u);
     if (this.durationMs <= 0) return;
-    u.weightFactor = SLOW_START_MIN_FACTOR;
+    this.set(u, SLOW_START_MIN_FACTOR);
     const ramp: Ramp = { startedAt: this.clock.now(), step: 0, timer: undefined };
     this.ramps.set(u, ramp);
     this.schedule(u, ramp);
@@ -61,7 +70,7 @@ export class SlowStart {
       this.clock.clearTimer(ramp.timer);
       this.ramps.delete(u);
     }
-    u.weightFactor = 1;
+    this.set(u, 1);
   }
 
   /** True while `u` is ramping. */
@@ -87,7 +96,7 @@ export class SlowStart {
     // The last step lands exactly at full weight even when float steps fall a hair short.
     const last = ramp.step >= Math.ceil(this.durationMs / slowStartStepMs(this.durationMs) - 1e-9);
     const factor = last ? 1 : slowStartFactor(this.clock.now() - ramp.startedAt, this.durationMs);
-    u.weightFactor = factor;
+    this.set(u, factor);
     if (factor >= 1) this.ramps.delete(u);
     else this.schedule(u, ramp);
     this.onStep();

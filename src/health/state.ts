@@ -46,9 +46,15 @@ export class CheckState implements CheckStateView {
 
   /** `rise` and `fall` are whole numbers >= 1 (validated by the config schema). */
   constructor(
-    readonly rise: number,
-    readonly fall: number,
+    public rise: number,
+    public fall: number,
   ) {}
+
+  /** New thresholds (a reload); the counts so far are kept. */
+  setThresholds(rise: number, fall: number): void {
+    this.rise = rise;
+    this.fall = fall;
+  }
 
   /** Records one check at clock time `now`; returns the transition it causes, if any. */
   record(outcome: CheckOutcome, now: number): Transition | undefined {

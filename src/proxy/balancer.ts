@@ -1,14 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { defaultDeps, type SelectorDeps } from '../balancer/selector.js';
+import type { Upstream } from '../balancer/upstream.js';
 import type { Config } from '../config/load.js';
 import { formatHostPort } from '../config/listen.js';
-import { DEFAULT_CLOSE_DEADLINE_MS } from '../notify/notifier.js';
+import type { ControlPlane, Engine } from '../engines/engine.js';
 import { BalancerError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { Backends } from './backends.js';
 import { endSocketWithError } from './errors.js';
+import { Forwarder } from './forwarder.js';
 
 /** What a reload changed, for the log. */
 export interface ReloadReport {
@@ -17,29 +17,33 @@ export interface ReloadReport {
 }
 
 /**
- * The load balancer: an HTTP listener in front of the Backends of the config in force.
- * A reload swaps the Backends under the listener without dropping a connection.
+ * The node:http engine: an HTTP/1.1 listener whose requests go, through the Forwarder, to the
+ * servers the control plane picks. A reload changes the control plane's servers under it
+ * without dropping a connection.
  */
-export class Balancer {
+export class NodeEngine implements Engine {
   private readonly server: Server;
   // Sockets whose request waits for an upstream: the client-side idle timeout must not cut them.
   private readonly awaitingUpstream = new WeakSet<Socket>();
-  private current: Backends;
+  private readonly forwarder: Forwarder;
+  private config: Config;
+  private listening = false;
   private closing: Promise<void> | undefined;
 
-  /** Builds the balancer from a loaded config (does not listen yet). */
+  /** Builds the engine over `cluster` (does not listen yet). */
   constructor(
-    config: Config,
+    private readonly cluster: ControlPlane,
     private readonly log: Logger,
-    private readonly deps: SelectorDeps = defaultDeps,
   ) {
-    this.current = new Backends(config, log, this.awaitingUpstream, deps);
+    this.config = cluster.config;
+    const config = this.config;
+    this.forwarder = new Forwarder(cluster, log, this.awaitingUpstream);
     this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, this.onRequest);
     this.server.timeout = config.timeouts.idleMs;
     this.server.on('timeout', (socket: Socket) => {
       if (!this.awaitingUpstream.has(socket)) socket.destroy();
     });
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.current.upgrade(req, socket, head));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.forwarder.upgrade(req, socket, head));
     // A reverse proxy opens no tunnels to arbitrary hosts.
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
       endSocketWithError(socket, 405, '', { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' });
@@ -54,21 +58,11 @@ export class Balancer {
     });
   }
 
-  /** The config in force. */
-  get config(): Config {
-    return this.current.config;
-  }
-
-  /** The servers and health of the config in force. */
-  get backends(): Backends {
-    return this.current;
-  }
-
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    this.current.handle(req, res);
+    this.forwarder.handle(req, res);
   };
 
-  /** Starts listening on the config's address (port 0 picks a free port), then health checks. */
+  /** Starts listening on the config's address (port 0 picks a free port). */
   async listen(): Promise<AddressInfo> {
     const { host, port } = this.config.listen;
     await new Promise<void>((resolve, reject) => {
@@ -78,7 +72,7 @@ export class Balancer {
       this.server.once('error', onError);
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
-        this.current.start();
+        this.listening = true;
         resolve();
       });
     });
@@ -86,19 +80,28 @@ export class Balancer {
   }
 
   /**
-   * Puts a new, already validated config in force: new requests go to its backends at once,
-   * requests in flight finish on the old ones. The listen address and the idle timeout of the
-   * listener need a restart; they are kept and reported.
+   * Puts the engine settings of a new, already validated config in force (the control plane has
+   * applied the rest). The listen address and the idle timeout of the listener need a restart;
+   * they are kept and reported.
    */
-  reload(config: Config): ReloadReport {
-    const old = this.current;
+  apply(config: Config): ReloadReport {
+    const old = this.config;
     const kept: string[] = [];
-    if (config.addr !== old.config.addr) kept.push(`addr (still ${old.config.addr})`);
-    if (config.timeouts.idleMs !== old.config.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.config.timeouts.idleMs / 1000} s)`);
-    this.current = new Backends(config, this.log, this.awaitingUpstream, this.deps);
-    this.current.start();
-    void old.stop('close').catch((e: unknown) => this.log.warn({ err: String(e) }, 'closing the old backends failed'));
+    if (config.addr !== old.addr) kept.push(`addr (still ${old.addr})`);
+    if (config.timeouts.idleMs !== old.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.timeouts.idleMs / 1000} s)`);
+    this.config = { ...config, addr: old.addr, listen: old.listen, timeouts: { ...config.timeouts, idleMs: old.timeouts.idleMs } };
+    this.forwarder.apply(config);
     return { kept };
+  }
+
+  /** A server left: its connection pool closes once its requests finish. */
+  serverLeft(u: Upstream): void {
+    this.forwarder.serverLeft(u);
+  }
+
+  /** Listening and not closing. */
+  ready(): boolean {
+    return this.listening && this.closing === undefined;
   }
 
   /** The bound address. */
@@ -124,13 +127,13 @@ export class Balancer {
       // Keep-alive connections become idle as their last response ends; close them as they do.
       const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
       const timer = setTimeout(() => {
-        this.current.cut(); // requests still upstream are ours to cut: no server is blamed
+        this.forwarder.cut(); // requests still upstream are ours to cut: no server is blamed
         this.server.closeAllConnections();
       }, graceMs);
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
-      await this.current.stop('destroy', Math.min(graceMs, DEFAULT_CLOSE_DEADLINE_MS));
+      await this.forwarder.stop('destroy');
     })();
     return this.closing;
   }

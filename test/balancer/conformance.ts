@@ -6,6 +6,7 @@ import { Pool } from '../../src/balancer/pool.js';
 import type { AlgorithmOptions, Selector, SelectorFactory } from '../../src/balancer/selector.js';
 import type { Upstream } from '../../src/balancer/upstream.js';
 import { clientAddress, makeServers, mulberry32, req, testDeps, type TestDeps } from './helpers.js';
+import { st, testPool } from './helpers.js';
 
 /** Options the suite passes per algorithm, where the defaults would not spread load (first). */
 export const CONFORMANCE_OPTIONS: Partial<Record<AlgorithmName, AlgorithmOptions>> = {
@@ -66,14 +67,14 @@ export function driveSelector(
   for (let i = 0; i < n; i++) {
     while (inFlight.length >= l.window) {
       const u = inFlight.shift() as Upstream;
-      u.inflight--;
+      st(u).inflight--;
       sel.onEnd?.(u, l.latency(u), l.fails(u));
     }
     deps.time += l.tickMs;
     const u = sel.select(req(clientAddress(i % l.clients)));
     picks.push(u);
     if (u !== undefined) {
-      u.inflight++;
+      st(u).inflight++;
       sel.onStart?.(u);
       inFlight.push(u);
     }
@@ -101,21 +102,21 @@ export function conformance(name: AlgorithmName, factory: SelectorFactory): void
       assert.equal(sel.select(req()), undefined, 'after the last server left');
 
       const servers = makeServers(3);
-      for (const s of servers) s.available = false;
+      for (const s of servers) st(s).available = false;
       const deps = testDeps();
-      const pool = new Pool(servers, name, options, deps);
+      const pool = testPool(servers, name, options, deps);
       assert.equal(pool.acquire(req()), undefined, 'pool with every server down');
     });
 
     test('never picks an unavailable server; backups only while every primary is down', () => {
       const servers = makeServers([1, 2, 3, 1, 0.5, 2, 1, 1], { backupFrom: 6 });
       const deps = testDeps(3);
-      const pool = new Pool(servers, name, options, deps);
+      const pool = testPool(servers, name, options, deps);
       const rng = mulberry32(99);
       const inFlight: Upstream[] = [];
       for (let round = 0; round < 300; round++) {
         const s = servers[Math.floor(rng() * servers.length)] as Upstream;
-        s.available = !s.available;
+        st(s).available = !s.available;
         pool.refresh();
         const anyPrimary = servers.some((x) => x.available && !x.backup);
         const anyUp = servers.some((x) => x.available);
@@ -167,9 +168,9 @@ export function conformance(name: AlgorithmName, factory: SelectorFactory): void
       const run = (): string[] => {
         const servers = makeServers([1, 2, 3, 1, 1]);
         const deps = testDeps(42);
-        const pool = new Pool(servers, name, options, deps);
+        const pool = testPool(servers, name, options, deps);
         const first = drivePool(pool, deps, 1500, { fails: (u) => u.index === 4 });
-        (servers[1] as Upstream).available = false;
+        st((servers[1] as Upstream)).available = false;
         pool.refresh();
         const second = drivePool(pool, deps, 500, { window: 3 });
         return [...first, ...second].map((u) => u?.name ?? '-');
@@ -180,7 +181,7 @@ export function conformance(name: AlgorithmName, factory: SelectorFactory): void
     test('gives every server picks, through Pool acquire/release', () => {
       const servers = makeServers([1, 2, 3, 1, 2, 1]);
       const deps = testDeps(7);
-      const pool = new Pool(servers, name, options, deps);
+      const pool = testPool(servers, name, options, deps);
       const picks = drivePool(pool, deps, 600);
       for (const s of servers) assert.ok(picks.includes(s), `${s.name} never picked`);
       for (const s of servers) assert.equal(s.inflight, 0, `${s.name} in flight after draining`);
@@ -191,7 +192,7 @@ export function conformance(name: AlgorithmName, factory: SelectorFactory): void
       for (const n of [1, 1024]) {
         const servers = makeServers(Array.from({ length: n }, (_, i) => 1 + (i % 4)));
         const deps = testDeps(n);
-        const pool = new Pool(servers, name, options, deps);
+        const pool = testPool(servers, name, options, deps);
         const picks = drivePool(pool, deps, 3000, { window: 16, clients: 3000 });
         assert.ok(picks.every((p) => p !== undefined && servers.includes(p)));
         if (n === 1) assert.ok(picks.every((p) => p === servers[0]));
@@ -203,8 +204,8 @@ export function conformance(name: AlgorithmName, factory: SelectorFactory): void
       test('a server in slow start gets a smaller share than its peers', () => {
         const servers = makeServers(4);
         const deps = testDeps(11);
-        const pool = new Pool(servers, name, options, deps);
-        (servers[0] as Upstream).weightFactor = 0.1;
+        const pool = testPool(servers, name, options, deps);
+        st((servers[0] as Upstream)).weightFactor = 0.1;
         pool.refresh();
         const picks = drivePool(pool, deps, 20_000, { latency: () => 5, clients: 4096 });
         const count = (u: Upstream | undefined) => picks.filter((p) => p === u).length;

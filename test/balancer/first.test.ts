@@ -3,12 +3,13 @@ import { describe, test } from 'node:test';
 import { Pool } from '../../src/balancer/pool.js';
 import type { Upstream } from '../../src/balancer/upstream.js';
 import { makeServers, req, testDeps } from './helpers.js';
+import { st, testPool } from './helpers.js';
 
 describe('first', () => {
   test('fills servers in config order up to maxInflight', () => {
     const servers = makeServers(3);
     const [a, b, c] = servers as [Upstream, Upstream, Upstream];
-    const pool = new Pool(servers, 'first', { maxInflight: 2 }, testDeps());
+    const pool = testPool(servers, 'first', { maxInflight: 2 }, testDeps());
     const names = Array.from({ length: 6 }, () => pool.acquire(req())?.name).join(' ');
     assert.equal(names, 'a a b b c c');
     pool.release(a, 1, false);
@@ -24,19 +25,19 @@ describe('first', () => {
   test('without maxInflight it is failover: always the first available server', () => {
     const servers = makeServers(3);
     const [a, b] = servers as [Upstream, Upstream];
-    const pool = new Pool(servers, 'first', {}, testDeps());
+    const pool = testPool(servers, 'first', {}, testDeps());
     for (let i = 0; i < 10; i++) assert.equal(pool.acquire(req()), a);
-    a.available = false;
+    st(a).available = false;
     pool.refresh();
     assert.equal(pool.acquire(req()), b);
-    a.available = true;
+    st(a).available = true;
     pool.refresh();
     assert.equal(pool.acquire(req()), a);
   });
 
   test('config order even when given another order', () => {
     const servers = makeServers(3);
-    const pool = new Pool([...servers].reverse(), 'first', {}, testDeps());
+    const pool = testPool([...servers].reverse(), 'first', {}, testDeps());
     assert.equal(pool.acquire(req())?.name, 'a');
   });
 });

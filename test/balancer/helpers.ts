@@ -1,5 +1,29 @@
-import type { PickRequest, SelectorDeps } from '../../src/balancer/selector.js';
-import { Upstream } from '../../src/balancer/upstream.js';
+import type { AlgorithmName } from '../../src/balancer/algorithms.js';
+import { Pool } from '../../src/balancer/pool.js';
+import type { AlgorithmOptions, PickRequest, SelectorDeps } from '../../src/balancer/selector.js';
+import { createUpstream, type Upstream, type UpstreamOptions, type UpstreamState } from '../../src/balancer/upstream.js';
+
+// Tests play the control plane: they keep each server's writable state record.
+const states = new WeakMap<Upstream, UpstreamState>();
+
+/** A server whose state the test can write with `st`. */
+export function testUpstream(addr: string, opts: UpstreamOptions = {}): Upstream {
+  const { upstream, state } = createUpstream(addr, opts);
+  states.set(upstream, state);
+  return upstream;
+}
+
+/** The writable state of a server made by `testUpstream`/`makeServers` (tests play the control plane). */
+export function st(u: Upstream): UpstreamState {
+  const s = states.get(u);
+  if (s === undefined) throw new Error(`${u.addr} was not made by testUpstream`);
+  return s;
+}
+
+/** A Pool over test servers (in-flight counts written through `st`). */
+export function testPool(servers: readonly Upstream[], algorithm: AlgorithmName, options: AlgorithmOptions = {}, deps: SelectorDeps = testDeps()): Pool {
+  return new Pool(servers, algorithm, options, deps, st);
+}
 
 /** mulberry32: a tiny seeded PRNG with uniform output in [0, 1), so runs repeat exactly. */
 export function mulberry32(seed: number): () => number {
@@ -30,7 +54,7 @@ export function makeServers(weights: readonly number[] | number, opts: { backupF
   const ws = typeof weights === 'number' ? Array.from({ length: weights }, () => 1) : weights;
   return ws.map(
     (weight, index) =>
-      new Upstream(`http://10.1.${index >> 8}.${index & 255}:8080`, {
+      testUpstream(`http://10.1.${index >> 8}.${index & 255}:8080`, {
         weight,
         index,
         name: serverName(index),

@@ -4,6 +4,7 @@ import { IpHash } from '../../src/balancer/ip-hash.js';
 import { Pool } from '../../src/balancer/pool.js';
 import { Upstream } from '../../src/balancer/upstream.js';
 import { clientAddress, makeServers, req, testDeps } from './helpers.js';
+import { st, testPool } from './helpers.js';
 
 const KEYS = Array.from({ length: 10_000 }, (_, i) => clientAddress(i * 7919));
 
@@ -85,10 +86,10 @@ describe('ip-hash', () => {
   test('through Pool, instances agree even when one never saw a server up', () => {
     const a = makeServers(4);
     const b = makeServers(4);
-    (b[2] as Upstream).available = false; // down since b's start: b's selector never got it in update()
-    const pa = new Pool(a, 'ip-hash', {}, testDeps());
-    const pb = new Pool(b, 'ip-hash', {}, testDeps());
-    (a[2] as Upstream).available = false;
+    st((b[2] as Upstream)).available = false; // down since b's start: b's selector never got it in update()
+    const pa = testPool(a, 'ip-hash', {}, testDeps());
+    const pb = testPool(b, 'ip-hash', {}, testDeps());
+    st((a[2] as Upstream)).available = false;
     pa.refresh();
     const names = (p: Pool): string[] =>
       KEYS.map((k) => {
@@ -118,20 +119,20 @@ describe('ip-hash', () => {
 
   test('backups: used consistently while every primary is down; clients return to primaries', () => {
     const servers = makeServers([1, 1, 1, 1, 1], { backupFrom: 3 });
-    const pool = new Pool(servers, 'ip-hash', {}, testDeps());
+    const pool = testPool(servers, 'ip-hash', {}, testDeps());
     const pick = (k: string): Upstream => {
       const u = pool.acquire(req(k)) as Upstream;
       pool.release(u, 1, false);
       return u;
     };
     const before = KEYS.slice(0, 500).map(pick);
-    for (const s of servers.slice(0, 3)) s.available = false;
+    for (const s of servers.slice(0, 3)) st(s).available = false;
     pool.refresh();
     const onBackup = KEYS.slice(0, 500).map(pick);
     assert.ok(onBackup.every((u) => u.backup));
     assert.ok(onBackup.some((u) => u.name === 'd') && onBackup.some((u) => u.name === 'e'));
     assert.deepEqual(KEYS.slice(0, 500).map(pick), onBackup);
-    for (const s of servers) s.available = true;
+    for (const s of servers) st(s).available = true;
     pool.refresh();
     assert.deepEqual(KEYS.slice(0, 500).map(pick), before);
   });

@@ -4,12 +4,13 @@ import { LeastConnections } from '../../src/balancer/least-connections.js';
 import { Pool } from '../../src/balancer/pool.js';
 import type { Upstream } from '../../src/balancer/upstream.js';
 import { makeServers, req, testDeps } from './helpers.js';
+import { st, testPool } from './helpers.js';
 
 describe('least-connections', () => {
   test('prefers the idle server', () => {
     const servers = makeServers(3);
     const [a, b, c] = servers as [Upstream, Upstream, Upstream];
-    const pool = new Pool(servers, 'least-connections', {}, testDeps());
+    const pool = testPool(servers, 'least-connections', {}, testDeps());
     assert.equal(pool.acquire(req()), a);
     assert.equal(pool.acquire(req()), b);
     assert.equal(pool.acquire(req()), c);
@@ -28,7 +29,7 @@ describe('least-connections', () => {
 
   test('ties rotate, so equal servers share evenly (sequential and select-only)', () => {
     const servers = makeServers([1, 9, 1]);
-    const pool = new Pool(servers, 'least-connections', {}, testDeps());
+    const pool = testPool(servers, 'least-connections', {}, testDeps());
     const seq: string[] = [];
     for (let i = 0; i < 3000; i++) {
       const u = pool.acquire(req()) as Upstream;
@@ -57,14 +58,14 @@ describe('least-connections', () => {
   test('in-flight requests finishing after their server left are ignored', () => {
     const servers = makeServers(2);
     const [a, b] = servers as [Upstream, Upstream];
-    const pool = new Pool(servers, 'least-connections', {}, testDeps());
+    const pool = testPool(servers, 'least-connections', {}, testDeps());
     const first = pool.acquire(req()) as Upstream;
     assert.equal(first, a);
-    a.available = false;
+    st(a).available = false;
     pool.refresh();
     pool.release(a, 5, true);
     assert.equal(pool.acquire(req()), b);
-    a.available = true;
+    st(a).available = true;
     pool.refresh();
     assert.equal(pool.acquire(req()), a, 'a rejoins with 0 in flight, b has 1');
   });

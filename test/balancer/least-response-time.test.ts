@@ -5,6 +5,7 @@ import { Pool } from '../../src/balancer/pool.js';
 import type { AlgorithmOptions } from '../../src/balancer/selector.js';
 import type { Upstream } from '../../src/balancer/upstream.js';
 import { makeServers, req, testDeps, type TestDeps } from './helpers.js';
+import { st, testPool } from './helpers.js';
 
 interface Sim {
   /** Milliseconds between arrivals. */
@@ -48,7 +49,7 @@ describe('least-response-time', () => {
   test('a 5 ms server gets over 75% against a 50 ms one', () => {
     const servers = makeServers(2);
     const deps = testDeps(1);
-    const pool = new Pool(servers, 'least-response-time', {}, deps);
+    const pool = testPool(servers, 'least-response-time', {}, deps);
     const counts = simulate(pool, deps, { every: 2, span: 20_000, latency: (u) => (u.name === 'a' ? 5 : 50) });
     assert.ok(share(counts, 'a') > 0.75, `a got ${share(counts, 'a')}`);
   });
@@ -56,7 +57,7 @@ describe('least-response-time', () => {
   test('also among several servers, the fast one wins the most', () => {
     const servers = makeServers(4);
     const deps = testDeps(2);
-    const pool = new Pool(servers, 'least-response-time', {}, deps);
+    const pool = testPool(servers, 'least-response-time', {}, deps);
     const counts = simulate(pool, deps, { every: 2, span: 20_000, latency: (u) => (u.name === 'c' ? 5 : 50) });
     assert.ok(share(counts, 'c') > 0.5, `c got ${share(counts, 'c')}`);
   });
@@ -64,7 +65,7 @@ describe('least-response-time', () => {
   test('a server that fails fast gets little traffic', () => {
     const servers = makeServers(3);
     const deps = testDeps(3);
-    const pool = new Pool(servers, 'least-response-time', {}, deps);
+    const pool = testPool(servers, 'least-response-time', {}, deps);
     const counts = simulate(pool, deps, {
       every: 10,
       span: 60_000,
@@ -79,7 +80,7 @@ describe('least-response-time', () => {
     const run = (options: AlgorithmOptions): number => {
       const servers = makeServers(2);
       const deps = testDeps(4);
-      const pool = new Pool(servers, 'least-response-time', options, deps);
+      const pool = testPool(servers, 'least-response-time', options, deps);
       return simulate(pool, deps, { every: 10, span: 60_000, latency: () => 20, fails: (u) => u.name === 'a' }).get('a') ?? 0;
     };
     const slow = run({ decayMs: 10_000 });
@@ -90,11 +91,11 @@ describe('least-response-time', () => {
   test('a server with no history is tried at once, but not flooded before its first answer', () => {
     const servers = makeServers(2);
     const [a, b] = servers as [Upstream, Upstream];
-    b.available = false;
+    st(b).available = false;
     const deps = testDeps(5);
-    const pool = new Pool(servers, 'least-response-time', {}, deps);
+    const pool = testPool(servers, 'least-response-time', {}, deps);
     simulate(pool, deps, { every: 10, span: 1_000, latency: () => 5 });
-    b.available = true;
+    st(b).available = true;
     pool.refresh();
     assert.equal(pool.acquire(req()), b, 'untried b goes first');
     assert.equal(pool.acquire(req()), a, 'b has one request out and no history: wait for it');
@@ -104,7 +105,7 @@ describe('least-response-time', () => {
   test('weights count: at equal latency a weight-3 server takes most of the load', () => {
     const servers = makeServers([3, 1]);
     const deps = testDeps(6);
-    const pool = new Pool(servers, 'least-response-time', {}, deps);
+    const pool = testPool(servers, 'least-response-time', {}, deps);
     const counts = simulate(pool, deps, { every: 2, span: 20_000, latency: () => 20 });
     assert.ok(share(counts, 'a') > 0.6, `a got ${share(counts, 'a')}`);
   });

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Pool } from '../../src/balancer/pool.js';
 import { makeServers, req, testDeps } from './helpers.js';
+import { testPool } from './helpers.js';
 
 test('acquireExcept picks an untried server, then a backup, then nothing', () => {
   for (const algorithm of ['round-robin', 'ip-hash', 'least-connections'] as const) {
     const servers = makeServers([1, 1, 1], { backupFrom: 2 });
     const [a, b, backup] = servers as [(typeof servers)[0], (typeof servers)[0], (typeof servers)[0]];
-    const pool = new Pool(servers, algorithm, {}, testDeps());
+    const pool = testPool(servers, algorithm, {}, testDeps());
     const first = pool.acquire(req());
     assert.ok(first === a || first === b, algorithm);
     const second = pool.acquireExcept(req(), [first]);

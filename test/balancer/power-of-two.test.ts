@@ -4,6 +4,7 @@ import { Pool } from '../../src/balancer/pool.js';
 import { PowerOfTwo } from '../../src/balancer/power-of-two.js';
 import type { Upstream } from '../../src/balancer/upstream.js';
 import { makeServers, req, testDeps } from './helpers.js';
+import { st, testPool } from './helpers.js';
 
 describe('power-of-two', () => {
   test('of the two drawn, the one with fewer in flight wins', () => {
@@ -11,12 +12,12 @@ describe('power-of-two', () => {
     const [a, b] = servers as [Upstream, Upstream];
     const sel = new PowerOfTwo(testDeps(1));
     sel.update(servers);
-    a.inflight = 5;
+    st(a).inflight = 5;
     // a (busy) wins only when drawn twice: 1/4 of picks.
     let picksOfA = 0;
     for (let i = 0; i < 10_000; i++) if (sel.select(req()) === a) picksOfA++;
     assert.ok(Math.abs(picksOfA / 10_000 - 0.25) < 0.02, `a picked ${picksOfA} times`);
-    b.inflight = 5;
+    st(b).inflight = 5;
     let ties = 0;
     for (let i = 0; i < 10_000; i++) if (sel.select(req()) === a) ties++;
     assert.ok(Math.abs(ties / 10_000 - 0.5) < 0.02, `equal load: the first draw wins, ${ties}`);
@@ -24,7 +25,7 @@ describe('power-of-two', () => {
 
   test('keeps load even under concurrency', () => {
     const servers = makeServers(8);
-    const pool = new Pool(servers, 'power-of-two', {}, testDeps(2));
+    const pool = testPool(servers, 'power-of-two', {}, testDeps(2));
     const held: Upstream[] = [];
     for (let i = 0; i < 800; i++) held.push(pool.acquire(req()) as Upstream);
     const loads = servers.map((s) => s.inflight);
@@ -37,7 +38,7 @@ describe('power-of-two', () => {
       [1, 2, 3, 4],
     ]) {
       const servers = makeServers(weights);
-      const pool = new Pool(servers, 'power-of-two', {}, testDeps(3));
+      const pool = testPool(servers, 'power-of-two', {}, testDeps(3));
       const n = 100_000;
       const counts = new Map<Upstream, number>();
       for (let i = 0; i < n; i++) {

@@ -3,12 +3,13 @@ import { describe, test } from 'node:test';
 import { Pool } from '../../src/balancer/pool.js';
 import type { Upstream } from '../../src/balancer/upstream.js';
 import { makeServers, req, testDeps } from './helpers.js';
+import { st, testPool } from './helpers.js';
 
 describe('weighted-least-connections', () => {
   test('fills servers in proportion to weight: fewest in flight per unit of weight', () => {
     const servers = makeServers([3, 1]);
     const [a, b] = servers as [Upstream, Upstream];
-    const pool = new Pool(servers, 'weighted-least-connections', {}, testDeps());
+    const pool = testPool(servers, 'weighted-least-connections', {}, testDeps());
     for (let i = 0; i < 8; i++) pool.acquire(req());
     assert.deepEqual([a.inflight, b.inflight], [6, 2]);
     pool.release(a, 1, false);
@@ -19,7 +20,7 @@ describe('weighted-least-connections', () => {
   test('idle servers share in proportion to weight (within 1 percentage point over 100,000 picks)', () => {
     const weights = [1, 2, 3, 4];
     const servers = makeServers(weights);
-    const pool = new Pool(servers, 'weighted-least-connections', {}, testDeps());
+    const pool = testPool(servers, 'weighted-least-connections', {}, testDeps());
     const counts = new Map<Upstream, number>();
     const n = 100_000;
     for (let i = 0; i < n; i++) {
@@ -35,7 +36,7 @@ describe('weighted-least-connections', () => {
 
   test('ties rotate by weight: 2,1 idle gives a b a a b a', () => {
     const servers = makeServers([2, 1]);
-    const pool = new Pool(servers, 'weighted-least-connections', {}, testDeps());
+    const pool = testPool(servers, 'weighted-least-connections', {}, testDeps());
     const seq: string[] = [];
     for (let i = 0; i < 6; i++) {
       const u = pool.acquire(req()) as Upstream;
@@ -48,8 +49,8 @@ describe('weighted-least-connections', () => {
   test('follows effective weight (slow start)', () => {
     const servers = makeServers([1, 1]);
     const [a, b] = servers as [Upstream, Upstream];
-    b.weightFactor = 0.25;
-    const pool = new Pool(servers, 'weighted-least-connections', {}, testDeps());
+    st(b).weightFactor = 0.25;
+    const pool = testPool(servers, 'weighted-least-connections', {}, testDeps());
     for (let i = 0; i < 10; i++) pool.acquire(req());
     assert.deepEqual([a.inflight, b.inflight], [8, 2]);
   });

@@ -4,6 +4,7 @@ import { WeightedRoundRobin } from '../../src/balancer/weighted-round-robin.js';
 import type { Upstream } from '../../src/balancer/upstream.js';
 import { makeServers, mulberry32, req } from './helpers.js';
 import { NaiveSwrr } from './nginx-swrr.js';
+import { st } from './helpers.js';
 
 const sequence = (weights: readonly number[], n: number): string => {
   const sel = new WeightedRoundRobin();
@@ -45,7 +46,7 @@ describe('weighted-round-robin', () => {
           assert.equal(got, want, `n=${n} phase=${phase} pick=${i}: ${got?.name} vs nginx ${want?.name}`);
         }
         // Next phase: drop or restore random servers, ramp some weights (slow start style, integers here).
-        for (const s of servers) if (rng() < 0.3) s.weightFactor = rng() < 0.5 ? 1 : 0.5;
+        for (const s of servers) if (rng() < 0.3) st(s).weightFactor = rng() < 0.5 ? 1 : 0.5;
         set = servers.filter((s) => rng() < 0.8 && Number.isInteger(s.effectiveWeight));
       }
     }
@@ -139,11 +140,11 @@ describe('weighted-round-robin', () => {
     const servers = makeServers([1, 1]);
     const [a, b] = servers as [Upstream, Upstream];
     const sel = new WeightedRoundRobin();
-    b.weightFactor = 0.25;
+    st(b).weightFactor = 0.25;
     sel.update(servers);
     const count = (k: number): number => Array.from({ length: k }, () => sel.select(req())).filter((u) => u === b).length;
     assert.equal(count(500), 100, 'b at 1/4 weight gets 1/5');
-    b.weightFactor = 1;
+    st(b).weightFactor = 1;
     sel.update(servers);
     assert.ok(Math.abs(count(500) - 250) <= 1, 'b at full weight gets 1/2');
     assert.equal(a.effectiveWeight, 1);

@@ -1,25 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool } from '../../src/balancer/pool.js';
-import { Upstream } from '../../src/balancer/upstream.js';
 import { HealthChecker } from '../../src/health/checker.js';
 import { HealthEvents, type HealthEvent } from '../../src/health/events.js';
 import { probe, type ProbeResult } from '../../src/health/probe.js';
 import { recordingLogger } from '../helpers/logger.js';
-import { settingsFrom, TestServer } from './helpers.js';
+import { serverStates, settingsFrom, TestServer } from './helpers.js';
 import { waitFor } from '../helpers/wait.js';
 
 // Real servers, real sockets, real timers: small intervals, generous deadlines, no wall-clock assertions.
 
 function setup(servers: TestServer[], healthCheck: object = {}) {
-  const ups = servers.map((s, i) => new Upstream(s.url, { index: i }));
-  const pool = new Pool(ups, 'round-robin');
+  const { states: pool, servers: ups } = serverStates(servers.map((s) => s.url));
   const bus = new HealthEvents();
   const events: HealthEvent[] = [];
   bus.on('event', (e) => events.push(e));
   const logger = recordingLogger();
   const settings = settingsFrom({ path: '/health', timeout: 1, rise: 2, fall: 2, ...healthCheck }, 50);
-  const checker = new HealthChecker({ pool, settings, events: bus, logger });
+  const checker = new HealthChecker({ servers: ups, target: pool, settings, events: bus, logger });
   const brief = () => events.map((e) => `${e.type} ${ups.findIndex((u) => u.addr === e.server.addr)} ${e.healthy}/${e.total}`);
   return { ups, pool, events, logger, checker, brief };
 }
@@ -66,8 +63,7 @@ test('probes do not overlap when a server hangs; it is marked down by timeout', 
     if (req.url === '/health') return; // never answers
   }).start();
   const ok = await new TestServer().start();
-  const ups = [new Upstream(hang.url, { index: 0 }), new Upstream(ok.url, { index: 1 })];
-  const pool = new Pool(ups, 'round-robin');
+  const { states: pool, servers: ups } = serverStates([hang.url, ok.url]);
   const bus = new HealthEvents();
   const events: HealthEvent[] = [];
   bus.on('event', (e) => events.push(e));
@@ -76,7 +72,8 @@ test('probes do not overlap when a server hangs; it is marked down by timeout', 
   let maxRunning = 0;
   let hangProbes = 0;
   const checker = new HealthChecker({
-    pool,
+    servers: ups,
+    target: pool,
     settings,
     events: bus,
     logger: recordingLogger(),

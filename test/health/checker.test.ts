@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { Pool } from '../../src/balancer/pool.js';
 import { Upstream } from '../../src/balancer/upstream.js';
 import { HealthChecker, type ProbeFn } from '../../src/health/checker.js';
 import { HealthEvents, type HealthEvent } from '../../src/health/events.js';
@@ -9,19 +8,10 @@ import type { LogSink } from '../../src/util/logger.js';
 import type { ProbeResult } from '../../src/health/probe.js';
 import { FakeClock } from '../helpers/clock.js';
 import { recordingLogger } from '../helpers/logger.js';
-import { settingsFrom } from './helpers.js';
+import { serverStates, settingsFrom } from './helpers.js';
 
 const OK: ProbeResult = { ok: true };
 const REFUSED: ProbeResult = { ok: false, code: 'E_PROBE_CONNECT', reason: 'ECONNREFUSED' };
-
-/** Pool that counts refreshes. */
-class SpyPool extends Pool {
-  refreshes = 0;
-  override refresh(): void {
-    this.refreshes = (this.refreshes ?? 0) + 1;
-    super.refresh();
-  }
-}
 
 interface HarnessOptions {
   readonly n?: number;
@@ -33,16 +23,13 @@ interface HarnessOptions {
 
 function harness(o: HarnessOptions = {}) {
   const clock = new FakeClock();
-  const servers = Array.from(
-    { length: o.n ?? 2 },
-    (_, i) => new Upstream(`http://localhost:${9001 + i}`, { index: i, backup: o.backups?.includes(i) ?? false }),
-  );
-  const pool = new SpyPool(servers, 'round-robin');
+  const settings = settingsFrom({ timeout: 5, ...o.healthCheck }, o.intervalMs ?? 1000);
+  const addrs = Array.from({ length: o.n ?? 2 }, (_, i) => `http://localhost:${9001 + i}`);
+  const { states: pool, servers } = serverStates(addrs, { clock, slowStartMs: settings.slowStartMs, backups: o.backups });
   const events: HealthEvent[] = [];
   const bus = new HealthEvents();
   bus.on('event', (e) => events.push(e));
   const logger = recordingLogger();
-  const settings = settingsFrom({ timeout: 5, ...o.healthCheck }, o.intervalMs ?? 1000);
   // What each server's probe answers: a result, or 'hang' (settles only at the probe timeout).
   const answer = new Map<Upstream, ProbeResult | 'hang'>();
   const calls = new Map<Upstream, number>();
@@ -69,7 +56,7 @@ function harness(o: HarnessOptions = {}) {
       });
     });
   };
-  const checker = new HealthChecker({ pool, settings, events: bus, logger, clock, random: o.random ?? (() => 0.5), probe });
+  const checker = new HealthChecker({ servers, target: pool, settings, events: bus, logger, clock, random: o.random ?? (() => 0.5), probe });
   const brief = () => events.map((e) => `${e.type} ${e.server.addr.slice(-4)} ${e.healthy}/${e.total}: ${e.reason}`);
   return { clock, servers, pool, events, bus, logger, answer, calls, checker, brief, maxRunning: () => maxRunning };
 }
@@ -313,6 +300,8 @@ test('snapshot: every server, in config order, times as epoch milliseconds', asy
     name: 'localhost:9001',
     backup: false,
     available: false,
+    healthy: false,
+    since: 1_700_000_000_000,
     weightFactor: 1,
     inflight: 0,
     active: {
@@ -339,6 +328,7 @@ test('stop: no probes or timers afterwards, a hanging probe is aborted, start ag
   for (let i = 0; i < 3; i++) h.checker.reportFailure(h.servers[1]!, 'ECONNREFUSED', 'connect');
   await h.clock.advance(100);
   await h.checker.stop();
+  h.pool.stop(); // the state owner's slow-start ramps (the Cluster stops both)
   assert.equal(h.clock.pending, 0);
   const calls = [...h.calls.values()];
   await h.clock.advance(60_000);

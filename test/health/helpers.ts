@@ -1,5 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { defaultDeps } from '../../src/balancer/selector.js';
+import type { Upstream } from '../../src/balancer/upstream.js';
+import { ServerStates } from '../../src/control/server-states.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { healthCheckSchema, resolveHealthConfig, type HealthSettings } from '../../src/health/config.js';
 
 /** Health settings from a partial `healthCheck` object (as written in the config), interval in ms. */
@@ -52,3 +56,24 @@ export class TestServer {
 }
 
 export { freePort } from '../helpers/ports.js';
+
+/** ServerStates that counts algorithm updates. */
+export class SpyStates extends ServerStates {
+  /** Algorithm updates so far. */
+  refreshes = 0;
+  protected override refresh(): void {
+    this.refreshes = (this.refreshes ?? 0) + 1;
+    super.refresh();
+  }
+}
+
+/** The control plane's state writer over servers at `addrs` (round-robin), as a checker's target. */
+export function serverStates(
+  addrs: readonly string[],
+  o: { clock?: Clock; slowStartMs?: number; backups?: readonly number[] } = {},
+): { states: SpyStates; servers: Upstream[] } {
+  const states = new SpyStates('round-robin', {}, defaultDeps, o.clock ?? systemClock, o.slowStartMs ?? 0);
+  const servers = addrs.map((addr, index) => states.create(addr, { index, backup: o.backups?.includes(index) ?? false }));
+  states.setMembers(servers.map((upstream, index) => ({ upstream, name: upstream.url.host, weight: 1, backup: o.backups?.includes(index) ?? false })));
+  return { states, servers };
+}

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Upstream } from '../../src/balancer/upstream.js';
+import type { Upstream } from '../../src/balancer/upstream.js';
+import { st, testUpstream } from '../balancer/helpers.js';
 import { SLOW_START_MIN_FACTOR, SlowStart, slowStartFactor, slowStartStepMs } from '../../src/health/slow-start.js';
 import { FakeClock } from '../helpers/clock.js';
 
+const setFactor = (u: Upstream, f: number): void => void (st(u).weightFactor = f);
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
 test('the ramp is linear from 0.1 to 1', () => {
@@ -24,8 +26,8 @@ test('steps: every second, or a tenth of a short ramp', () => {
 test('a 10 s ramp sets weightFactor every second and refreshes the pool each step', () => {
   const clock = new FakeClock();
   let refreshes = 0;
-  const ss = new SlowStart(10_000, clock, () => refreshes++);
-  const u = new Upstream('http://127.0.0.1:9001', { weight: 4 });
+  const ss = new SlowStart(10_000, clock, () => refreshes++, setFactor);
+  const u = testUpstream('http://127.0.0.1:9001', { weight: 4 });
   ss.begin(u);
   assert.equal(u.weightFactor, 0.1);
   assert.equal(u.effectiveWeight, 0.4);
@@ -44,8 +46,8 @@ test('a 10 s ramp sets weightFactor every second and refreshes the pool each ste
 test('late timers do not stretch the ramp: the factor follows the clock', () => {
   const clock = new FakeClock();
   let refreshes = 0;
-  const ss = new SlowStart(2000, clock, () => refreshes++);
-  const u = new Upstream('http://127.0.0.1:9001');
+  const ss = new SlowStart(2000, clock, () => refreshes++, setFactor);
+  const u = testUpstream('http://127.0.0.1:9001');
   ss.begin(u);
   clock.t = 1500; // the event loop was busy: timers fire late
   clock.advanceSync(0);
@@ -59,8 +61,8 @@ test('late timers do not stretch the ramp: the factor follows the clock', () => 
 test('cancel (server down again) stops the ramp and restores full weight; begin restarts it', () => {
   const clock = new FakeClock();
   let refreshes = 0;
-  const ss = new SlowStart(10_000, clock, () => refreshes++);
-  const u = new Upstream('http://127.0.0.1:9001');
+  const ss = new SlowStart(10_000, clock, () => refreshes++, setFactor);
+  const u = testUpstream('http://127.0.0.1:9001');
   ss.begin(u);
   clock.advanceSync(3000);
   ss.cancel(u);
@@ -79,8 +81,8 @@ test('cancel (server down again) stops the ramp and restores full weight; begin 
 
 test('slow start off (0): begin keeps full weight and schedules nothing', () => {
   const clock = new FakeClock();
-  const ss = new SlowStart(0, clock, () => assert.fail('no steps when off'));
-  const u = new Upstream('http://127.0.0.1:9001');
+  const ss = new SlowStart(0, clock, () => assert.fail('no steps when off'), setFactor);
+  const u = testUpstream('http://127.0.0.1:9001');
   ss.begin(u);
   assert.equal(u.weightFactor, 1);
   assert.equal(clock.pending, 0);

@@ -2,15 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Pool as UndiciPool, type Dispatcher } from 'undici';
-import { Pool } from '../balancer/pool.js';
-import { defaultDeps, type SelectorDeps } from '../balancer/selector.js';
-import { Upstream } from '../balancer/upstream.js';
+import type { Upstream } from '../balancer/upstream.js';
 import type { Config } from '../config/load.js';
-import { HealthChecker } from '../health/checker.js';
-import { HealthEvents } from '../health/events.js';
-import { decideRetry, MAX_REPLAY_BODY_BYTES } from '../health/retry.js';
-import { RetryBudget } from '../health/retry-budget.js';
-import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from '../notify/notifier.js';
+import type { ControlPlane } from '../engines/engine.js';
+import { MAX_REPLAY_BODY_BYTES } from '../health/retry.js';
 import type { Logger } from '../util/logger.js';
 import { countOf, lastSeconds, LogThrottle } from '../util/log-throttle.js';
 import { ClientAddressResolver, peerAddress } from './client-address.js';
@@ -36,62 +31,71 @@ function readSmallBody(req: IncomingMessage, done: (body: Buffer | undefined) =>
 }
 
 /**
- * Everything one config puts behind the listener: the servers and their algorithm, keep-alive
- * connection pools (undici), health checks, retries and notifiers. A reload builds a new one and
- * lets the old one finish its in-flight requests.
+ * The node:http engine's request path: asks the control plane for a server, sends the request
+ * there over a keep-alive connection pool (undici, one per server, kept across reloads) and
+ * reports how each attempt ended. Server state, selection, health and the retry budget are the
+ * control plane's; the connection pools, path prefixes and stray guard are the engine's.
  */
-export class Backends implements ExchangeOwner {
-  /** The servers and the algorithm choosing among them. */
-  readonly pool: Pool;
-  /** Health transitions (server down/up, all down, recovered), for notifiers and logs. */
-  readonly events = new HealthEvents();
-  /** Active and passive health checks of the pool. */
-  readonly health: HealthChecker;
-  private readonly notifier: Notifier;
+export class Forwarder implements ExchangeOwner {
   private readonly clients = new Map<Upstream, UndiciPool>();
-  // Pools replaced after stray bytes, finishing their in-flight requests.
+  // Pools replaced (stray bytes, new timeouts) or of servers that left, finishing their in-flight requests.
   private readonly retiring = new Set<UndiciPool>();
-  private readonly budget: RetryBudget;
-  private readonly clientAddress: ClientAddressResolver;
-  /** Retry-After, in seconds, of 503 answers. */
-  readonly retryAfterSeconds: number;
+  private clientAddress: ClientAddressResolver;
   // Set once stop() or cut() begins: attempts that end from now on were cut by us, not by a server.
   private stopping: 'reload' | 'shutdown' | undefined;
   private readonly strays: StrayGuard;
-  // Path prefixes of servers whose address has a path; empty (and never read) when none has.
+  // Some configured server has a path prefix: paths climbing above the root are refused.
+  private hasPrefixes: boolean;
+  // Path prefix per server, when some server has one (hasPrefixes).
   private readonly prefixes = new Map<Upstream, string>();
   // Repeated warnings (every server down, one server failing) write one line per second per cause.
   private readonly logThrottle = new LogThrottle();
+  private config: Config;
 
-  /** Builds the backends of `config`; `awaitingUpstream` is the listener's set of sockets waiting on an upstream. */
+  /** Builds the request path over `cluster`; `awaitingUpstream` is the listener's set of sockets waiting on an upstream. */
   constructor(
-    readonly config: Config,
+    private readonly cluster: ControlPlane,
     private readonly log: Logger,
     private readonly awaitingUpstream: WeakSet<Socket>,
-    deps: SelectorDeps = defaultDeps,
   ) {
-    const upstreams = config.servers.map(
-      (s, index) => new Upstream(s.addr, { weight: s.weight, name: s.name, backup: s.backup, index }),
-    );
-    this.pool = new Pool(upstreams, config.algorithm, config.algorithmOptions, deps);
-    this.clientAddress = new ClientAddressResolver(config.trustedProxies);
-    this.health = new HealthChecker({ pool: this.pool, settings: config.health, events: this.events, logger: log });
-    this.strays = new StrayGuard(log, this.health, (u) => this.renewClient(u));
-    for (const u of upstreams) {
-      this.newClient(u);
-      const prefix = pathPrefix(u.url);
-      if (prefix !== '') this.prefixes.set(u, prefix);
-    }
-    this.budget = new RetryBudget(() => performance.now(), config.retries.budget);
-    this.notifier = new Notifier(this.events, {
-      balancer: { name: config.name, addr: config.addr },
-      notifiers: config.notifications,
-      logger: log,
-    });
-    this.retryAfterSeconds = Math.max(1, Math.ceil(config.healthCheckIntervalMs / 1000));
+    this.config = cluster.config;
+    this.clientAddress = new ClientAddressResolver(this.config.trustedProxies);
+    this.hasPrefixes = anyPrefix(this.config);
+    this.strays = new StrayGuard(log, cluster, (u) => this.renewClient(u));
   }
 
-  private newClient(u: Upstream): void {
+  /** Retry-After, in seconds, of 503 answers. */
+  get retryAfterSeconds(): number {
+    return this.cluster.retryAfterSeconds;
+  }
+
+  /** Puts the engine settings of a reloaded config in force; connection pools are renewed only when timeouts changed. */
+  apply(config: Config): void {
+    const old = this.config;
+    this.config = config;
+    this.clientAddress = new ClientAddressResolver(config.trustedProxies);
+    this.hasPrefixes = anyPrefix(config);
+    const t = config.timeouts;
+    if (t.connectMs !== old.timeouts.connectMs || t.responseHeadersMs !== old.timeouts.responseHeadersMs || t.idleMs !== old.timeouts.idleMs) {
+      for (const u of [...this.clients.keys()]) this.renewClient(u);
+    }
+  }
+
+  /** A server left: its pool takes no new requests and closes once its in-flight ones finish. */
+  serverLeft(u: Upstream): void {
+    const c = this.clients.get(u);
+    if (c === undefined) return;
+    this.clients.delete(u);
+    this.prefixes.delete(u);
+    this.retire(c);
+  }
+
+  // The connection pool of `u`, made on its first request.
+  private client(u: Upstream): UndiciPool {
+    return this.clients.get(u) ?? this.newClient(u);
+  }
+
+  private newClient(u: Upstream): UndiciPool {
     const c = new UndiciPool(u.addr, {
       connect: { timeout: this.config.timeouts.connectMs },
       headersTimeout: this.config.timeouts.responseHeadersMs,
@@ -99,6 +103,13 @@ export class Backends implements ExchangeOwner {
     });
     this.strays.watch(u, c);
     this.clients.set(u, c);
+    return c;
+  }
+
+  private retire(c: UndiciPool): void {
+    this.retiring.add(c);
+    const gone = (): void => void this.retiring.delete(c);
+    c.close().then(gone, gone); // rejects only when stop() destroyed it first
   }
 
   // A server that sent stray bytes gets a fresh pool: its kept-alive connections may hold more
@@ -107,19 +118,11 @@ export class Backends implements ExchangeOwner {
     const old = this.clients.get(u);
     if (old === undefined || this.stopping) return;
     this.newClient(u);
-    this.retiring.add(old);
-    const gone = (): void => void this.retiring.delete(old);
-    old.close().then(gone, gone); // rejects only when stop() destroyed it first
-  }
-
-  /** Starts health checks. */
-  start(): void {
-    this.health.start();
+    this.retire(old);
   }
 
   /** Proxies one request: small bodies are kept for replay, others stream. */
   handle(req: IncomingMessage, res: ServerResponse): void {
-    this.budget.recordRequest();
     const te = req.headers['transfer-encoding'];
     const cl = req.headers['content-length'];
     if (te === undefined && (cl === undefined || cl === '0')) {
@@ -146,7 +149,7 @@ export class Backends implements ExchangeOwner {
     // Absolute-form goes upstream as origin-form, with the Host it names (RFC 9112 §3.2.2).
     const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
     const originForm = absolute === undefined ? target : absolute.originForm;
-    if (this.prefixes.size > 0 && climbsAboveRoot(originForm)) {
+    if (this.hasPrefixes && climbsAboveRoot(originForm)) {
       req.resume();
       sendError(res, 400, PATH_ABOVE_ROOT);
       return;
@@ -154,7 +157,7 @@ export class Backends implements ExchangeOwner {
     const peer = peerAddress(req.socket);
     const trusted = this.clientAddress.trusts(peer);
     const clientAddress = trusted ? this.clientAddress.forwardedClient(req, peer) : peer;
-    const u = this.pool.acquire({ clientAddress });
+    const u = this.cluster.pick({ clientAddress });
     if (u === undefined) {
       req.resume();
       this.logThrottle.note(
@@ -178,12 +181,15 @@ export class Backends implements ExchangeOwner {
     // uploading stays under the client idle timeout (nginx's client_body_timeout).
     if (body === req) req.once('end', () => x.done || this.awaitingUpstream.add(req.socket));
     else this.awaitingUpstream.add(req.socket);
-    (this.clients.get(u) as UndiciPool).dispatch(options, x);
+    this.client(u).dispatch(options, x);
   }
 
   /** The path sent to `u` for an origin-form `target`: joined to the server's path prefix, if any. */
   private upstreamPath(u: Upstream, target: string): string {
-    return this.prefixes.size === 0 ? target : joinPath(this.prefixes.get(u) ?? '', target);
+    if (!this.hasPrefixes) return target;
+    let prefix = this.prefixes.get(u);
+    if (prefix === undefined) this.prefixes.set(u, (prefix = pathPrefix(u.url)));
+    return joinPath(prefix, target);
   }
 
   /**
@@ -193,15 +199,7 @@ export class Backends implements ExchangeOwner {
    */
   attemptEnded(x: Exchange, failure: UpstreamFailure | undefined): void {
     const end = x.headersAt > 0 ? x.headersAt : performance.now();
-    const kind = failure?.kind;
-    if (kind === 'cut') {
-      this.pool.release(x.upstream, end - x.attemptStartedAt, false);
-      return;
-    }
-    const failed = failure !== undefined || this.config.health.passive.statuses.has(x.status);
-    this.pool.release(x.upstream, end - x.attemptStartedAt, failed);
-    if (failure !== undefined && kind !== undefined) this.health.reportFailure(x.upstream, failure.reason, kind);
-    else if (x.status !== 0) this.health.reportSuccess(x.upstream, x.status);
+    this.cluster.attemptEnded(x.upstream, end - x.attemptStartedAt, { failure, status: x.status });
   }
 
   /** Retries a request that failed before any response byte on another server, when safe and within budget. */
@@ -212,20 +210,16 @@ export class Backends implements ExchangeOwner {
       this.log.debug({ upstream: x.upstream.addr }, `not retried: balancer ${this.stopping === 'reload' ? 'reloaded' : 'shutting down'}`);
       return false;
     }
-    const decision = decideRetry(
-      { method: x.options.method, kind, bodyReplayable: x.replayable, attempts: x.attempts },
-      this.budget,
-      this.config.retries.attempts,
-    );
+    const decision = this.cluster.retryDecision({ method: x.options.method, kind, bodyReplayable: x.replayable, attempts: x.attempts });
     if (!decision.retry) {
       if (this.config.retries.attempts > 1) this.log.debug({ upstream: x.upstream.addr, code: decision.code }, `not retried: ${decision.reason}`);
       return false;
     }
     const failed = x.upstream;
-    const next = this.pool.acquireExcept({ clientAddress: this.clientAddress.resolve(x.req) }, [...(x.tried ?? []), failed]);
+    const next = this.cluster.pick({ clientAddress: this.clientAddress.resolve(x.req) }, [...(x.tried ?? []), failed]);
     if (next === undefined) return false;
     x.retarget(next);
-    if (this.prefixes.size > 0) {
+    if (this.hasPrefixes) {
       const target = x.req.url ?? '/';
       x.options.path = this.upstreamPath(next, target[0] === '/' ? target : splitAbsoluteForm(target).originForm);
     }
@@ -235,7 +229,7 @@ export class Backends implements ExchangeOwner {
       () => this.log.info({ from: failed.addr, to: next.addr, url: x.req.url, attempt: x.attempts, repeated: 1 }, `retrying on ${next.addr} after ${failed.addr} failed (${kind})`),
       (n, ms) => this.log.info({ from: failed.addr, repeated: n, windowMs: ms }, `retried ${countOf(n, 'request')} on other servers after ${failed.addr} failed (${kind}) ${lastSeconds(ms)}`),
     );
-    (this.clients.get(next) as UndiciPool).dispatch(x.options, x);
+    this.client(next).dispatch(x.options, x);
     return true;
   }
 
@@ -277,14 +271,14 @@ export class Backends implements ExchangeOwner {
     }
     const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
     const originForm = absolute === undefined ? target : absolute.originForm;
-    if (this.prefixes.size > 0 && climbsAboveRoot(originForm)) {
+    if (this.hasPrefixes && climbsAboveRoot(originForm)) {
       endSocketWithError(socket, 400, PATH_ABOVE_ROOT);
       return;
     }
     const peer = peerAddress(req.socket);
     const trusted = this.clientAddress.trusts(peer);
     const clientAddress = trusted ? this.clientAddress.forwardedClient(req, peer) : peer;
-    const u = this.pool.acquire({ clientAddress });
+    const u = this.cluster.pick({ clientAddress });
     if (u === undefined) {
       endSocketWithError(socket, 503, '', { 'retry-after': this.retryAfterSeconds });
       return;
@@ -295,9 +289,9 @@ export class Backends implements ExchangeOwner {
     const port = req.socket.localPort ?? 0;
     const opts = { peer, trusted, port, proto: 'http', path, host: absolute?.authority, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs };
     tunnelUpgrade(req, socket, head, u, opts, (failure) => {
-      this.pool.release(u, performance.now() - started, failure !== undefined);
+      // A tunnel that ends without failure counts as a success; its duration is the session's.
+      this.cluster.attemptEnded(u, performance.now() - started, failure === undefined ? { status: 0 } : { failure, status: 0 });
       if (failure === undefined || failure.kind === 'cut') return;
-      this.health.reportFailure(u, failure.reason, failure.kind);
       this.logThrottle.note(
         `websocket ${u.addr} ${failure.reason}`,
         () => this.log.warn({ upstream: u.addr, reason: failure.reason, repeated: 1 }, `websocket upstream ${u.addr} failed: ${failure.reason}`),
@@ -317,17 +311,15 @@ export class Backends implements ExchangeOwner {
     for (const c of this.clients.values()) void c.destroy().catch(() => undefined);
   }
 
-  /**
-   * Stops health checks and notifiers and closes the connection pools: `close` lets in-flight
-   * requests finish (after a reload), `destroy` cuts them (after the shutdown grace period).
-   */
-  async stop(how: 'close' | 'destroy', notifyDeadlineMs = DEFAULT_CLOSE_DEADLINE_MS): Promise<void> {
+  /** Closes the connection pools: `close` lets in-flight requests finish, `destroy` cuts them (after the shutdown grace period). */
+  async stop(how: 'close' | 'destroy'): Promise<void> {
     this.stopping ??= how === 'close' ? 'reload' : 'shutdown';
     this.logThrottle.flush();
-    await Promise.all([
-      this.health.stop(),
-      ...[...this.clients.values(), ...this.retiring].map((c) => (how === 'close' ? c.close() : c.destroy())),
-      this.notifier.close(notifyDeadlineMs),
-    ]);
+    await Promise.all([...this.clients.values(), ...this.retiring].map((c) => (how === 'close' ? c.close() : c.destroy()).catch(() => undefined)));
   }
+}
+
+// True when some configured server's address has a path (then dot segments above the root are refused).
+function anyPrefix(config: Config): boolean {
+  return config.servers.some((s) => pathPrefix(new URL(s.addr)) !== '');
 }

@@ -1,0 +1,422 @@
+import type { AdminControl, ReloadOutcome, ServerAction, ServerView } from '../admin/control.js';
+import type { PickRequest, SelectorDeps } from '../balancer/selector.js';
+import { defaultDeps } from '../balancer/selector.js';
+import type { Upstream } from '../balancer/upstream.js';
+import type { AttemptOutcome, ControlPlane, EngineHooks } from '../engines/engine.js';
+import { ConfigError, configWarnings, loadConfig, type Config } from '../config/load.js';
+import { HealthChecker, type ProbeFn } from '../health/checker.js';
+import { HealthEvents } from '../health/events.js';
+import type { FailureCause } from '../health/passive.js';
+import { decideRetry, type RetryDecision, type RetryInput } from '../health/retry.js';
+import { RetryBudget } from '../health/retry-budget.js';
+import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from '../notify/notifier.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { countOf } from '../util/log-throttle.js';
+import type { Logger } from '../util/logger.js';
+import { redactConfig } from './redact-config.js';
+import { ServerStates, type OperatorState } from './server-states.js';
+import type { ServerSpec, SourceStatus, UpstreamSource } from './sources/source.js';
+import { StaticSource } from './sources/static.js';
+
+/** Builds the upstream sources of a config besides its static list (DNS, ...); the seam for new kinds of source. */
+export type SourceFactory = (config: Config) => readonly UpstreamSource[];
+
+/** What a Cluster is built with; everything but the logger has a production default. */
+export interface ClusterOptions {
+  readonly log: Logger;
+  /** Random and monotonic time for the algorithms. */
+  readonly deps?: SelectorDeps;
+  /** Time and timers of health checks, slow start and notifiers. */
+  readonly clock?: Clock;
+  /** Probe function of active checks (tests). */
+  readonly probe?: ProbeFn;
+  /** Sources besides the config's list (DNS); default none. */
+  readonly sources?: SourceFactory;
+  /** Reads and validates a config file (default `loadConfig`). */
+  readonly load?: (file: string) => Config;
+}
+
+// Per server (keyed by address): what outlives reloads besides ServerStates' record.
+interface Entry {
+  readonly upstream: Upstream;
+  readonly key: string;
+  source: string;
+  // The weight the source gives it; an operator's weight holds until this changes.
+  sourceWeight: number;
+  override: number | undefined;
+  requests: number;
+  failures: number;
+  // Clock time of the last operator action.
+  operatorAt: number;
+}
+
+const ACTIONS: Readonly<Record<ServerAction, OperatorState>> = { drain: 'draining', disable: 'disabled', enable: 'active' };
+
+/**
+ * The control plane: owns the servers (merged from every upstream source), their state
+ * (health, passive ejection, slow start, operator actions, in-flight counts and totals, kept by
+ * address across reloads), the selection algorithm, the retry policy and budget, health events
+ * and notifiers. Engines ask it for a server and report how each attempt ended; `apply` puts a
+ * new config in force without forgetting what it knows.
+ */
+export class Cluster implements AdminControl, ControlPlane {
+  /** Health transitions, for notifiers and logs; one stream for the life of the process. */
+  readonly events = new HealthEvents();
+  private cfg: Config;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly states: ServerStates;
+  private readonly health: HealthChecker;
+  private notifier: Notifier;
+  private budget: RetryBudget;
+  private readonly entries = new Map<string, Entry>();
+  private readonly byUpstream = new Map<Upstream, Entry>();
+  private watched: UpstreamSource[] = [];
+  private readonly reported = new Map<string, readonly ServerSpec[]>();
+  private readonly engines: EngineHooks[] = [];
+  private readonly sourceFactory: SourceFactory;
+  private readonly load: (file: string) => Config;
+  private started = false;
+  private stopped = false;
+
+  /** Builds the control plane of `config`; nothing runs until `start()`. */
+  constructor(config: Config, private readonly o: ClusterOptions) {
+    this.cfg = config;
+    this.log = o.log;
+    this.clock = o.clock ?? systemClock;
+    this.sourceFactory = o.sources ?? (() => []);
+    this.load = o.load ?? loadConfig;
+    const deps = o.deps ?? defaultDeps;
+    this.states = new ServerStates(config.algorithm, config.algorithmOptions, deps, this.clock, config.health.slowStartMs);
+    this.health = new HealthChecker({ servers: [], target: this.states, settings: config.health, events: this.events, logger: o.log, clock: this.clock, probe: o.probe });
+    this.budget = new RetryBudget(() => this.clock.now(), config.retries.budget);
+    this.notifier = this.newNotifier(config);
+    this.setSources(config);
+  }
+
+  /** The config in force. */
+  get config(): Config {
+    return this.cfg;
+  }
+
+  /** Retry-After, in seconds, of 503 answers. */
+  get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.cfg.healthCheckIntervalMs / 1000));
+  }
+
+  /** Attaches an engine: it hears of servers leaving, and reloads reach it. */
+  attach(engine: EngineHooks): void {
+    this.engines.push(engine);
+  }
+
+  /** Starts health checks and the sources that watch something. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.health.start();
+  }
+
+  // ---- The engine's API: pick, report. ----
+
+  /** Picks a server for a request (not one of `exclude`: the servers a retry already tried) and counts it in flight. */
+  pick(req: PickRequest, exclude?: readonly Upstream[]): Upstream | undefined {
+    if (exclude === undefined) {
+      this.budget.recordRequest();
+      return this.states.acquire(req);
+    }
+    return this.states.acquireExcept(req, exclude);
+  }
+
+  /**
+   * An attempt on `u` ended after `durationMs`: the algorithm learns its duration, passive health
+   * its outcome, the totals count it. Attempts cut by our own shutdown or reload count neither way.
+   */
+  attemptEnded(u: Upstream, durationMs: number, outcome: AttemptOutcome): void {
+    const { failure, status } = outcome;
+    const e = this.byUpstream.get(u);
+    if (failure?.kind === 'cut') {
+      this.states.release(u, durationMs, false);
+    } else {
+      const failed = failure !== undefined || this.cfg.health.passive.statuses.has(status);
+      this.states.release(u, durationMs, failed);
+      if (e !== undefined) {
+        e.requests++;
+        if (failed) e.failures++;
+      }
+      if (failure !== undefined) this.health.reportFailure(u, failure.reason, failure.kind);
+      else if (status !== 0) this.health.reportSuccess(u, status);
+    }
+    if (u.inflight === 0 && this.states.isLeaving(u)) this.forget(u);
+  }
+
+  /** Counts a failure against `u` outside any attempt (stray bytes on an idle connection). */
+  reportFailure(u: Upstream, reason: string, cause: FailureCause): void {
+    this.health.reportFailure(u, reason, cause);
+  }
+
+  /** Whether a failed attempt may be retried on another server: the replay rules, then the budget. */
+  retryDecision(input: RetryInput): RetryDecision {
+    return decideRetry(input, this.budget, this.cfg.retries.attempts);
+  }
+
+  // ---- Reloads. ----
+
+  /**
+   * Puts `config` in force. Every server whose address is still configured keeps its state
+   * (health, ejections, averages, slow start, in-flight, totals, operator actions); new ones start
+   * as at start-up; removed ones take no new requests and are forgotten once theirs finish.
+   * Notifiers are rebuilt only when their config changed. Returns what changed, for the log.
+   */
+  apply(config: Config): string[] {
+    const old = this.cfg;
+    const changes: string[] = [];
+    this.cfg = config;
+    if (config.algorithm !== old.algorithm) changes.push(`algorithm ${old.algorithm} -> ${config.algorithm}`);
+    if (JSON.stringify(config.health, setReplacer) !== JSON.stringify(old.health, setReplacer)) {
+      this.health.setSettings(config.health);
+      this.states.setSlowStart(config.health.slowStartMs);
+      changes.push('healthCheck');
+    }
+    if (JSON.stringify(config.retries) !== JSON.stringify(old.retries)) {
+      this.budget = new RetryBudget(() => this.clock.now(), config.retries.budget);
+      changes.push('retries');
+    }
+    if (notifierKey(config) !== notifierKey(old)) {
+      const closing = this.notifier;
+      this.notifier = this.newNotifier(config);
+      void closing.close().catch(() => undefined);
+      changes.push('notifications');
+    }
+    const before = new Set(this.entries.keys());
+    this.setSources(config);
+    const after = new Set(this.entries.keys());
+    for (const k of after) if (!before.has(k)) changes.push(`+ ${k}`);
+    for (const k of before) if (!after.has(k) || this.states.isLeaving((this.entries.get(k) as Entry).upstream)) changes.push(`- ${k}`);
+    return changes;
+  }
+
+  /** One reload for every trigger (signals, --watch, the admin API): load the file, validate, apply; a bad file changes nothing. */
+  async reload(): Promise<ReloadOutcome> {
+    const file = this.cfg.file;
+    let next: Config;
+    try {
+      next = this.load(file);
+    } catch (e) {
+      const problems = e instanceof ConfigError ? e.problems : [String(e)];
+      return { ok: false, problems };
+    }
+    for (const w of configWarnings(next)) this.log.warn({ warning: w }, w);
+    const changes = this.apply(next);
+    const kept = this.engines.flatMap((x) => x.apply(next).kept);
+    return { ok: true, changes, kept };
+  }
+
+  // ---- Sources. ----
+
+  private setSources(config: Config): void {
+    const next: UpstreamSource[] = [new StaticSource(config.servers), ...this.sourceFactory(config)];
+    const oldById = new Map(this.watched.map((s) => [s.id, s]));
+    const kept: UpstreamSource[] = [];
+    // A source of the same id keeps running (a DNS name still configured keeps its last answer).
+    for (const s of next) {
+      const prev = oldById.get(s.id);
+      if (prev !== undefined && s.id !== 'config') {
+        kept.push(prev);
+        oldById.delete(s.id);
+        void s.stop();
+      } else {
+        kept.push(s);
+      }
+    }
+    for (const [id, s] of oldById) {
+      this.reported.delete(id);
+      void s.stop().catch(() => undefined);
+    }
+    this.watched = kept;
+    for (const s of kept) {
+      if (s.id === 'config' || !this.reported.has(s.id)) {
+        s.start((specs) => {
+          this.reported.set(s.id, specs);
+          if (this.watched.includes(s)) this.sync();
+        });
+      }
+    }
+    this.sync();
+  }
+
+  // Merges what every source reports (first source wins an address) and brings the servers in line.
+  private sync(): void {
+    if (this.stopped) return;
+    const members: { upstream: Upstream; name: string; weight: number; backup: boolean }[] = [];
+    const seen = new Set<string>();
+    for (const s of this.watched) {
+      for (const spec of this.reported.get(s.id) ?? []) {
+        const key = keyOf(spec.addr);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const e = this.entry(key, spec);
+        members.push({ upstream: e.upstream, name: spec.name ?? e.upstream.url.host, weight: e.override ?? spec.weight, backup: spec.backup });
+      }
+    }
+    const leaving = [...this.entries.values()].filter((e) => !seen.has(e.key) && !this.states.isLeaving(e.upstream));
+    this.states.setMembers(members, this.cfg.algorithm, this.cfg.algorithmOptions);
+    for (const e of leaving) {
+      this.health.remove(e.upstream);
+      for (const x of this.engines) x.serverLeft(e.upstream);
+      if (e.upstream.inflight > 0) {
+        this.log.info({ server: e.upstream.addr, inflight: e.upstream.inflight }, `server ${e.upstream.addr} removed: no new requests, ${countOf(e.upstream.inflight, 'request')} in flight finishing`);
+      } else {
+        this.forget(e.upstream);
+      }
+    }
+  }
+
+  // The entry of `key`, made (as at start-up) when new or when it had left; the source's weight updated.
+  private entry(key: string, spec: ServerSpec): Entry {
+    let e = this.entries.get(key);
+    if (e === undefined) {
+      const upstream = this.states.create(spec.addr, { name: spec.name, weight: spec.weight, backup: spec.backup });
+      e = { upstream, key, source: spec.source, sourceWeight: spec.weight, override: undefined, requests: 0, failures: 0, operatorAt: this.clock.now() };
+      this.entries.set(key, e);
+      this.byUpstream.set(upstream, e);
+      this.health.add(upstream);
+    } else if (this.states.isLeaving(e.upstream)) {
+      // Back before its last requests finished: watched again.
+      this.health.add(e.upstream);
+    }
+    e.source = spec.source;
+    if (spec.weight !== e.sourceWeight) {
+      // The config (or DNS) changed this server's weight: that beats an operator's.
+      e.sourceWeight = spec.weight;
+      e.override = undefined;
+    }
+    return e;
+  }
+
+  private forget(u: Upstream): void {
+    const e = this.byUpstream.get(u);
+    if (e === undefined) return;
+    this.byUpstream.delete(u);
+    this.entries.delete(e.key);
+    this.states.forget(u);
+  }
+
+  // ---- Operators (AdminControl). ----
+
+  /** Every server, in list order, then servers still finishing their requests after leaving. */
+  servers(): ServerView[] {
+    const list = [...this.entries.values()];
+    const rank = (e: Entry) => (this.states.isLeaving(e.upstream) ? 1e9 : e.upstream.index);
+    return list.sort((a, b) => rank(a) - rank(b)).map((e) => this.view(e));
+  }
+
+  /** How each source is doing. */
+  sources(): SourceStatus[] {
+    return this.watched.map((s) => s.status());
+  }
+
+  /** Drain, disable or enable the server named `name` (or at that address); undefined when unknown. */
+  act(name: string, action: ServerAction): ServerView | undefined {
+    const e = this.find(name);
+    if (e === undefined) return undefined;
+    const to = ACTIONS[action];
+    const u = e.upstream;
+    if (this.states.operator(u) !== to) {
+      e.operatorAt = this.clock.now();
+      this.states.setOperator(u, to);
+      const what = action === 'drain' ? `draining: no new requests, ${countOf(u.inflight, 'request')} in flight` : action === 'disable' ? 'disabled: no traffic, no health alerts' : 'enabled: back in rotation';
+      this.log.info({ server: u.addr, name: u.name, action }, `server ${u.addr} ${what}`);
+    }
+    return this.view(e);
+  }
+
+  /** Sets the weight of `name` until a reload changes that server's weight; undefined when unknown. */
+  setWeight(name: string, weight: number): ServerView | undefined {
+    const e = this.find(name);
+    if (e === undefined) return undefined;
+    e.override = weight;
+    this.states.setWeight(e.upstream, weight);
+    this.log.info({ server: e.upstream.addr, weight }, `server ${e.upstream.addr} weight set to ${weight}`);
+    return this.view(e);
+  }
+
+  /** The config in force, secrets redacted. */
+  redactedConfig(): unknown {
+    return redactConfig(this.cfg);
+  }
+
+  /** Every attached engine accepts connections. */
+  ready(): boolean {
+    return this.engines.length > 0 && this.engines.every((x) => x.ready());
+  }
+
+  /** The view of one server. */
+  private view(e: Entry): ServerView {
+    const u = e.upstream;
+    const op = this.states.operator(u);
+    const leaving = this.states.isLeaving(u);
+    const verdict = this.health.verdict(u);
+    const healthy = verdict?.healthy ?? this.states.healthy(u);
+    const state = op === 'disabled' ? 'disabled' : op === 'draining' || leaving ? 'draining' : healthy ? 'up' : 'down';
+    const healthSince = verdict?.since ?? 0;
+    const opSince = Math.round(this.clock.epoch() - (this.clock.now() - e.operatorAt));
+    return {
+      name: u.name,
+      addr: e.key,
+      state,
+      healthy,
+      reason: healthy ? undefined : verdict?.reason,
+      since: new Date(Math.max(healthSince, opSince)).toISOString(),
+      weight: u.weight,
+      effectiveWeight: u.available ? u.effectiveWeight : 0,
+      inflight: u.inflight,
+      requests: e.requests,
+      failures: e.failures,
+      backup: u.backup,
+      source: e.source,
+    };
+  }
+
+  private find(name: string): Entry | undefined {
+    for (const e of this.entries.values()) if (e.upstream.name === name) return e;
+    return this.entries.get(name) ?? this.entries.get(safeKey(name));
+  }
+
+  // ---- Stop. ----
+
+  /** Stops health checks, sources and slow start, and flushes notifiers (up to `notifyDeadlineMs`). */
+  async stop(notifyDeadlineMs = DEFAULT_CLOSE_DEADLINE_MS): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.states.stop();
+    await Promise.all([this.health.stop(), ...this.watched.map((s) => s.stop().catch(() => undefined)), this.notifier.close(notifyDeadlineMs)]);
+  }
+
+  private newNotifier(config: Config): Notifier {
+    return new Notifier(this.events, { balancer: { name: config.name, addr: config.addr }, notifiers: config.notifications, logger: this.log, clock: this.o.clock });
+  }
+}
+
+// Sets (passive.statuses) compare by content.
+function setReplacer(_k: string, v: unknown): unknown {
+  return v instanceof Set ? [...(v as Set<unknown>)] : v;
+}
+
+// Notifiers depend on their configs and on the name and address they put in messages.
+function notifierKey(c: Config): string {
+  return JSON.stringify([c.name, c.addr, c.notifications], setReplacer);
+}
+
+/** A server's identity: its normalised URL (origin plus path prefix). */
+function keyOf(addr: string): string {
+  const u = new URL(addr);
+  return u.pathname === '/' ? u.origin : `${u.origin}${u.pathname}`;
+}
+
+function safeKey(s: string): string {
+  try {
+    return keyOf(s);
+  } catch {
+    return s;
+  }
+}
