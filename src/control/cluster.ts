@@ -12,7 +12,7 @@ import { RetryBudget } from '../health/retry-budget.js';
 import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from '../notify/notifier.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { countOf } from '../util/log-throttle.js';
-import type { Logger } from '../util/logger.js';
+import type { LogSink } from '../util/logger.js';
 import { redactConfig } from './redact-config.js';
 import { ServerStates, type OperatorState } from './server-states.js';
 import type { ServerSpec, SourceStatus, UpstreamSource } from './sources/source.js';
@@ -23,7 +23,7 @@ export type SourceFactory = (config: Config) => readonly UpstreamSource[];
 
 /** What a Cluster is built with; everything but the logger has a production default. */
 export interface ClusterOptions {
-  readonly log: Logger;
+  readonly log: LogSink;
   /** Random and monotonic time for the algorithms. */
   readonly deps?: SelectorDeps;
   /** Time and timers of health checks, slow start and notifiers. */
@@ -63,7 +63,7 @@ export class Cluster implements AdminControl, ControlPlane {
   /** Health transitions, for notifiers and logs; one stream for the life of the process. */
   readonly events = new HealthEvents();
   private cfg: Config;
-  private readonly log: Logger;
+  private readonly log: LogSink;
   private readonly clock: Clock;
   private readonly states: ServerStates;
   private readonly health: HealthChecker;
