@@ -11,6 +11,7 @@ import { substituteEnv, type Env } from '../notify/env.js';
 import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
 import { configSchema, type ConfigFile } from './schema.js';
+import { resolveLimits, type Limits } from './limits.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -38,7 +39,11 @@ export interface Config {
     readonly responseHeadersMs: number;
     readonly idleMs: number;
     readonly shutdownMs: number;
+    /** Deadline for a request line and headers (slowloris). */
+    readonly requestHeadMs: number;
   };
+  /** Limits on what one client can hold. */
+  readonly limits: Limits;
   readonly servers: readonly ServerConfig[];
   /** Active and passive health checks, slow start. */
   readonly health: HealthSettings;
@@ -91,6 +96,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     healthCheck: configSchema.shape.healthCheck.unwrap() as unknown as z.ZodObject,
     'healthCheck.passive': healthCheckSchema.shape.passive.unwrap() as unknown as z.ZodObject,
     retries: configSchema.shape.retries.unwrap(),
+    limits: configSchema.shape.limits.unwrap(),
   };
   const key = path.filter((p) => typeof p === 'string').join('.');
   const shape = shapes[key];
@@ -136,7 +142,9 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
       responseHeadersMs: toMs(file.timeouts.responseHeaders),
       idleMs: toMs(file.timeouts.idle),
       shutdownMs: toMs(file.timeouts.shutdown),
+      requestHeadMs: toMs(file.timeouts.requestHead),
     },
+    limits: resolveLimits(file.limits),
     servers: file.servers.map((sv) => ({
       addr: sv.addr,
       name: sv.name,

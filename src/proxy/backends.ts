@@ -15,6 +15,7 @@ import type { Logger } from '../util/logger.js';
 import { ClientAddressResolver } from './client-address.js';
 import { endSocketWithError, sendError, type UpstreamFailure } from './errors.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
+import { logLocalResourceError } from './local-errors.js';
 import { upstreamHeaders } from './headers.js';
 import { tunnelUpgrade } from './websocket.js';
 
@@ -140,14 +141,17 @@ export class Backends implements ExchangeOwner {
   /** Ends one attempt: the algorithm learns its duration, passive health its failure. */
   attemptEnded(x: Exchange, failure: UpstreamFailure | undefined): void {
     const end = x.headersAt > 0 ? x.headersAt : performance.now();
-    const failed = failure !== undefined || this.config.health.passive.statuses.has(x.status);
+    // The balancer's own resource errors (EMFILE...) say nothing about the server.
+    const blamed = failure !== undefined && failure.local === undefined;
+    const failed = blamed || (failure === undefined && this.config.health.passive.statuses.has(x.status));
     this.pool.release(x.upstream, end - x.attemptStartedAt, failed);
-    if (failure !== undefined) this.health.reportFailure(x.upstream, failure.reason);
+    if (blamed) this.health.reportFailure(x.upstream, failure.reason);
   }
 
   /** Retries a request that failed before any response byte on another server, when safe and within budget. */
   retry(x: Exchange, failure: UpstreamFailure): boolean {
     const { kind } = failure;
+    if (failure.local !== undefined) return false; // another server would fail the same way
     const decision = decideRetry(
       { method: x.options.method, kind, bodyReplayable: x.replayable, attempts: x.attempts },
       this.budget,
@@ -169,7 +173,9 @@ export class Backends implements ExchangeOwner {
   /** Called by each Exchange when it ends. */
   exchangeDone(x: Exchange, failure: UpstreamFailure | undefined, clientGone: boolean): void {
     this.awaitingUpstream.delete(x.req.socket);
-    if (failure !== undefined) {
+    if (failure?.local !== undefined) {
+      logLocalResourceError(this.log, failure.local, 'upstream requests');
+    } else if (failure !== undefined) {
       this.log.warn(
         { upstream: x.upstream.addr, method: x.req.method, url: x.req.url, reason: failure.reason, status: failure.status, attempts: x.attempts },
         `upstream ${x.upstream.addr} failed: ${failure.reason}`,
@@ -190,8 +196,10 @@ export class Backends implements ExchangeOwner {
     const started = performance.now();
     const { connectMs, idleMs } = this.config.timeouts;
     tunnelUpgrade(req, socket, head, u, { clientAddress, proto: 'http', connectTimeoutMs: connectMs, idleTimeoutMs: idleMs }, (failure) => {
-      this.pool.release(u, performance.now() - started, failure !== undefined);
+      const local = failure?.local;
+      this.pool.release(u, performance.now() - started, failure !== undefined && local === undefined);
       if (failure === undefined) return;
+      if (local !== undefined) return logLocalResourceError(this.log, local, 'websocket upstream connections');
       this.health.reportFailure(u, failure.reason);
       this.log.warn({ upstream: u.addr, reason: failure.reason }, `websocket upstream ${u.addr} failed: ${failure.reason}`);
     });

@@ -1,15 +1,18 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { failureKind, type FailureKind } from '../health/retry.js';
+import { localResourceCode } from './local-errors.js';
 
 /** Why a proxied request failed, as the client sees it. */
 export interface UpstreamFailure {
-  /** 502 (refused, reset, bad response) or 504 (timeout). */
-  readonly status: 502 | 504;
+  /** 502 (refused, reset, bad response), 504 (timeout) or 503 (the balancer's own resources ran out). */
+  readonly status: 502 | 503 | 504;
   /** Short cause for logs and passive health checks, e.g. "ECONNREFUSED". */
   readonly reason: string;
   /** How it failed as far as a retry is concerned (health/retry.ts decides from this). */
   readonly kind: FailureKind;
+  /** Set for the balancer's own resource errors (EMFILE...): no server is blamed or retried. */
+  readonly local?: string;
 }
 
 /**
@@ -17,6 +20,8 @@ export interface UpstreamFailure {
  * the reason logs and health checks see, and the kind retries are decided on.
  */
 export function classifyUpstreamError(err: Error, responseStarted = false): UpstreamFailure {
+  const local = localResourceCode(err);
+  if (local !== undefined) return { status: 503, reason: `balancer ${local}`, kind: failureKind(err, { responseStarted }), local };
   const { status, reason } = statusAndReason(err);
   return { status, reason, kind: failureKind(err, { responseStarted }) };
 }

@@ -33,11 +33,17 @@ export function writeConfig(config: unknown, name = 'balancer.json'): string {
 }
 
 /** Starts `balancer start --config` on a temp config (addr defaults to 127.0.0.1:0) and waits until it listens. */
-export async function startBalancer(config: Record<string, unknown>, extraArgs: string[] = []): Promise<BalancerProcess> {
+export async function startBalancer(
+  config: Record<string, unknown>,
+  extraArgs: string[] = [],
+  opts: { /** Runs the balancer under `ulimit -n fdLimit` (soft and hard). */ fdLimit?: number } = {},
+): Promise<BalancerProcess> {
   const file = writeConfig({ addr: '127.0.0.1:0', ...config });
-  const proc = spawn(process.execPath, [CLI, 'start', '--config', file, '--log-level', 'debug', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = [CLI, 'start', '--config', file, '--log-level', 'debug', ...extraArgs];
+  const proc =
+    opts.fdLimit === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
