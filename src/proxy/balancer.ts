@@ -91,12 +91,8 @@ export class Balancer {
         socket.destroy();
         return;
       }
-      // Never write an error into a response already on its way (a pipelined head timing out).
-      const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-      if (inFlight?.headersSent === true) {
-        socket.destroy();
-        return;
-      }
+      // Data after a `Connection: close` request: the response to that request closes the connection.
+      if (err.code === 'HPE_CLOSED_CONNECTION') return;
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
         const client = (socket as Socket).remoteAddress;
         this.slowHeads.note('head', this.log, (count, seconds) => [
@@ -105,7 +101,11 @@ export class Balancer {
             (count > 1 ? ` (${count} such in the last ${seconds} s)` : ''),
         ]);
       }
-      endSocketWithError(socket, clientErrorStatus(err.code));
+      // Requests parsed before the bad one are answered first, in order (pipelining).
+      const status = clientErrorStatus(err.code);
+      const c = this.connections.get(socket as Socket);
+      if (c === undefined) endSocketWithError(socket, status);
+      else c.failAfterQueue(() => endSocketWithError(socket, status));
     });
   }
 

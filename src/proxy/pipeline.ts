@@ -43,6 +43,7 @@ export class ClientConnection {
   private queue: [IncomingMessage, ServerResponse][] | undefined;
   private pausedByUs = false;
   private over = false;
+  private pendingReply: (() => void) | undefined;
 
   /** Wraps `socket`; `start` proxies a request, `idle` and `busy` tell the owner when the connection has a request. */
   constructor(
@@ -64,6 +65,15 @@ export class ClientConnection {
     }
     (this.queue ??= []).push([req, res]);
     if (this.queue.length >= PIPELINE_PAUSE_AT) this.pause();
+  }
+
+  /**
+   * Ends the connection with `reply` (an error on the raw socket) once the requests parsed before
+   * it have been answered, so an error never overtakes a response owed to an earlier request.
+   */
+  failAfterQueue(reply: () => void): void {
+    if (this.res === undefined) reply();
+    else this.pendingReply = reply;
   }
 
   /** Stops answering further requests on this connection (after the current response). */
@@ -96,6 +106,7 @@ export class ClientConnection {
     // Read on once nothing waits; after the last response node closes the connection, unread.
     if (!this.over && (this.queue === undefined || this.queue.length === 0)) this.resume();
     if (next !== undefined) this.begin(next[0], next[1]);
+    else if (this.pendingReply !== undefined && !this.over && !this.socket.destroyed) this.pendingReply();
   };
 
   private pause(): void {
