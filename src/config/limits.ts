@@ -23,7 +23,8 @@ export const FALLBACK_FD_LIMIT = 1024;
 const count = (what: string, dflt: number, min: number) =>
   wholeNumberField(what, dflt, min, undefined, { type: `must be a number: ${what}`, range: `is not a whole number of at least ${min}` });
 
-const rateObject = z
+/** One minimum data rate: { bytesPerSecond, grace }. */
+export const rateObject = z
   .strictObject({
     bytesPerSecond: count('Slowest average rate allowed, in bytes per second', DEFAULT_MIN_RATE_BYTES_PER_SECOND, 1),
     grace: secondsField('Time before the rate applies', DEFAULT_MIN_RATE_GRACE_SECONDS, { allowZero: true }, {

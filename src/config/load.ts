@@ -11,7 +11,7 @@ import { substituteEnv, type Env } from '../notify/env.js';
 import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
 import { configSchema, type ConfigFile } from './schema.js';
-import { resolveLimits, type Limits } from './limits.js';
+import { rateObject, resolveLimits, type Limits } from './limits.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -97,6 +97,8 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     'healthCheck.passive': healthCheckSchema.shape.passive.unwrap() as unknown as z.ZodObject,
     retries: configSchema.shape.retries.unwrap(),
     limits: configSchema.shape.limits.unwrap(),
+    'limits.minRequestBodyRate': rateObject,
+    'limits.minResponseRate': rateObject,
   };
   const key = path.filter((p) => typeof p === 'string').join('.');
   const shape = shapes[key];

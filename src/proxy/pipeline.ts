@@ -72,8 +72,15 @@ export class ClientConnection {
    * it have been answered, so an error never overtakes a response owed to an earlier request.
    */
   failAfterQueue(reply: () => void): void {
-    if (this.res === undefined) reply();
-    else this.pendingReply = reply;
+    if (this.res === undefined) return reply();
+    if (this.req?.complete === false) {
+      // The error is in the body of the request being answered: it is the answer, unless one has started.
+      this.last();
+      if (this.res.headersSent) this.socket.destroy();
+      else reply();
+      return;
+    }
+    this.pendingReply = reply;
   }
 
   /** Stops answering further requests on this connection (after the current response). */

@@ -433,7 +433,7 @@ describe('connection cap', () => {
       const normal = await rawClient(b.url);
       held.push(...(await hold(b.url, 300)));
       // The flood has reached the balancer: what it could not take was closed.
-      await waitFor(() => held.filter((c) => c.closed()).length >= 150, 'the flood accepted or closed', 10_000);
+      await waitFor(() => held.some((c) => c.closed()), 'the flood accepted or closed', 10_000);
       // Requests on a fresh upstream connection each time (Connection: close upstream is not in
       // our hands; a new path per request is enough: the pool opens sockets as it needs them).
       for (let i = 0; i < 40; i++) {
