@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { defaultDeps, type SelectorDeps } from '../balancer/selector.js';
 import type { Config } from '../config/load.js';
 import { formatHostPort } from '../config/listen.js';
+import { RESERVED_FDS, softFdLimit } from '../config/limits.js';
 import { DEFAULT_CLOSE_DEADLINE_MS } from '../notify/notifier.js';
 import { BalancerError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -157,6 +158,13 @@ export class Balancer {
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
         this.current.start();
+        const { limits } = this.config;
+        this.log.info(
+          { maxConnections: limits.maxConnections, fdLimit: limits.maxConnectionsDerived ? softFdLimit() : undefined },
+          limits.maxConnectionsDerived
+            ? `up to ${limits.maxConnections} client connections (limits.maxConnections from the fd limit ${softFdLimit()}: (limit - ${RESERVED_FDS}) / 2)`
+            : `up to ${limits.maxConnections} client connections (limits.maxConnections)`,
+        );
         resolve();
       });
     });
