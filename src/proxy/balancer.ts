@@ -79,8 +79,14 @@ export class Balancer {
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const refusal = checkRequestHead(req, this.config.limits.maxHeaders);
-      if (refusal !== undefined) endSocketWithError(socket, refusal.status, refusal.detail);
-      else this.current.upgrade(req, socket, head);
+      // A pipelined upgrade waits for the responses owed before it, so none is cut into the tunnel.
+      const c = this.connections.get(socket as Socket);
+      const go = (): void => {
+        if (refusal !== undefined) endSocketWithError(socket, refusal.status, refusal.detail);
+        else this.current.upgrade(req, socket, head);
+      };
+      if (c === undefined) go();
+      else c.whenAnswered(go);
     });
     // A reverse proxy opens no tunnels to arbitrary hosts.
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {

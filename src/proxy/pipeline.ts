@@ -83,6 +83,12 @@ export class ClientConnection {
     this.pendingReply = reply;
   }
 
+  /** Runs `next` (an upgrade taking the connection over) once the requests before it have been answered. */
+  whenAnswered(next: () => void): void {
+    if (this.res === undefined) next();
+    else this.pendingReply = next;
+  }
+
   /** Stops answering further requests on this connection (after the current response). */
   last(): void {
     this.over = true;

@@ -114,7 +114,37 @@ describe('hostile clients', { concurrency: true }, () => {
     });
   });
 
-  describe('minimum data rates', () => {
+  describe('minimum data rates', { concurrency: true }, () => {
+    test('a trickled small body (kept for retries) is answered 408 and never reaches a server', async () => {
+      let arrived = 0;
+      const raw = await rawBackend((req, res) => {
+        arrived++;
+        req.resume();
+        req.on('end', () => res.end('ok'));
+      });
+      const b = await startBalancer({
+        limits: { minRequestBodyRate: { bytesPerSecond: 240, grace: 1 } },
+        healthCheck: NO_CHECKS,
+        servers: [{ addr: raw.url }],
+      });
+      try {
+        const c = await rawClient(b.url);
+        c.socket.write('PUT /small HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n');
+        const trickle = setInterval(() => c.socket.writable && c.socket.write('z'), 200);
+        try {
+          await waitFor(() => c.closed(), 'the trickle cut', 12_000);
+        } finally {
+          clearInterval(trickle);
+        }
+        assert.match(c.data(), /^HTTP\/1\.1 408 /);
+        assert.equal(arrived, 0);
+      } finally {
+        await b.stop();
+        await raw.close();
+      }
+    });
+
+
     test('a trickled request body is answered 408 and its upstream request aborted; a slow real upload is fine', async () => {
       let aborted = 0;
       let arrived = 0;
