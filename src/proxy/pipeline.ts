@@ -114,7 +114,8 @@ export class ClientConnection {
     this.req = undefined;
     this.res = undefined;
     this.busy(this, false);
-    if (res === undefined || !res.writableFinished || !res.shouldKeepAlive || this.socket.destroyed) this.last();
+    // node ends the connection after this response (Connection: close, HTTP/1.0, an error): nothing more is answered.
+    if (res === undefined || !res.writableFinished || !res.shouldKeepAlive || this.socket.destroyed || this.socket.writableEnded) this.last();
     const next = this.over ? undefined : this.queue?.shift();
     // Read on once nothing waits; after the last response node closes the connection, unread.
     if (!this.over && (this.queue === undefined || this.queue.length === 0)) this.resume();

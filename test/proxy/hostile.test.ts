@@ -348,6 +348,7 @@ describe('hostile clients', { concurrency: true }, () => {
         assert.equal(requests, held, 'requests kept going upstream for a client that does not read');
         assert.ok(held < 60, `${held} requests went upstream`);
         const grown = b.rss() - rssBefore;
+        if (process.env.HOSTILE_FIGURES) console.log(`non-reading pipeliner: ${held} upstream requests, RSS +${(grown / 1048576).toFixed(1)} MB`);
         assert.ok(grown < 64 * 1024 * 1024, `balancer grew ${Math.round(grown / 1048576)} MB`);
         // Everyone else is served meanwhile.
         assert.equal((await get(`${b.url}/other`)).status, 200);
