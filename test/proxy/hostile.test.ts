@@ -324,6 +324,26 @@ describe('hostile clients', { concurrency: true }, () => {
       }
     });
 
+    test('a pipelined upgrade waits for the response owed before it', async () => {
+      const servers = await backends(1);
+      const b = await startBalancer({ healthCheck: NO_CHECKS, servers: servers.map((s) => ({ addr: s.url })) });
+      try {
+        const c = await rawClient(b.url);
+        c.socket.write(
+          'GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n' +
+            'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        );
+        await waitFor(() => /HTTP\/1\.1 101 /.test(c.data()), 'the switch', 10_000);
+        const statuses = [...c.data().matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+        assert.deepEqual(statuses, ['200', '101']);
+        c.socket.destroy();
+      } finally {
+        await b.stop();
+        await closeAll(servers);
+      }
+    });
+
     test('a pipelining client that does not read holds one upstream request and bounded memory', async () => {
       let requests = 0;
       const body = Buffer.alloc(256 * 1024, 'r');
