@@ -100,7 +100,8 @@ export class Balancer {
       }
       // Data after a `Connection: close` request: the response to that request closes the connection.
       if (err.code === 'HPE_CLOSED_CONNECTION') return;
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // A connection that never sent a byte (a browser's preconnect) is closed without a log line.
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && (socket as Socket).bytesRead > 0) {
         const client = (socket as Socket).remoteAddress;
         this.slowHeads.note('head', this.log, (count, seconds) => [
           { client, count },

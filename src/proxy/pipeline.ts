@@ -45,7 +45,7 @@ export class ClientConnection {
   private over = false;
   private pendingReply: (() => void) | undefined;
 
-  /** Wraps `socket`; `start` proxies a request, `idle` and `busy` tell the owner when the connection has a request. */
+  /** Wraps `socket`; `start` proxies a request, `busy` tells the owner when the connection has a request and when not. */
   constructor(
     readonly socket: Socket,
     private readonly start: StartRequest,

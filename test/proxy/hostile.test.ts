@@ -95,6 +95,7 @@ describe('hostile clients', { concurrency: true }, () => {
       }
       assert.match(c.data(), /^HTTP\/1\.1 408 /);
       assert.ok(c.closedAt - started < 8000, `cut after ${c.closedAt - started} ms`);
+      await waitFor(() => b.logs.some((l) => /request head too slow: client 127\.0\.0\.1/.test(String(l.msg))), 'the cut logged', 5000);
       assert.equal((await get(`${b.url}/`)).status, 200);
     });
 
