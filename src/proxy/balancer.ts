@@ -44,6 +44,8 @@ export class Balancer {
   private readonly cap: ConnectionCap;
   private readonly rates: DataRateSweep;
   private readonly slowHeads = new ThrottledLog();
+  // Header lines allowed: fixed for the listener's life, as node's parsers keep maxHeaders + 1.
+  private readonly maxHeaders: number;
   private closing: Promise<void> | undefined;
 
   /** Builds the balancer from a loaded config (does not listen yet). */
@@ -67,7 +69,8 @@ export class Balancer {
       this.onRequest,
     );
     // Keep one header line more than allowed, so a request over the limit can be told and refused.
-    this.server.maxHeadersCount = config.limits.maxHeaders + 1;
+    this.maxHeaders = config.limits.maxHeaders;
+    this.server.maxHeadersCount = this.maxHeaders + 1;
     this.cap = new ConnectionCap(this.server, config.limits, log);
     this.server.on('connection', (socket: Socket) => {
       this.connections.set(socket, new ClientConnection(socket, this.startRequest, this.onBusy));
@@ -78,7 +81,7 @@ export class Balancer {
       if (!this.awaitingUpstream.has(socket)) socket.destroy();
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const refusal = checkRequestHead(req, this.config.limits.maxHeaders);
+      const refusal = checkRequestHead(req, this.maxHeaders);
       // A pipelined upgrade waits for the responses owed before it, so none is cut into the tunnel.
       const c = this.connections.get(socket as Socket);
       const go = (): void => {
@@ -138,7 +141,7 @@ export class Balancer {
 
   // The connection's next request, now that the one before it has been answered.
   private readonly startRequest = (c: ClientConnection, req: IncomingMessage, res: ServerResponse): void => {
-    const refusal = checkRequestHead(req, this.config.limits.maxHeaders);
+    const refusal = checkRequestHead(req, this.maxHeaders);
     if (refusal !== undefined) {
       c.last();
       req.resume();
@@ -180,19 +183,19 @@ export class Balancer {
 
   /**
    * Puts a new, already validated config in force: new requests go to its backends at once,
-   * requests in flight finish on the old ones. The listen address and the idle timeout of the
-   * listener need a restart; they are kept and reported.
+   * requests in flight finish on the old ones. The listen address, the idle timeout and the header
+   * limit of the listener need a restart; they are kept and reported.
    */
   reload(config: Config): ReloadReport {
     const old = this.current;
     const kept: string[] = [];
     if (config.addr !== old.config.addr) kept.push(`addr (still ${old.config.addr})`);
     if (config.timeouts.idleMs !== old.config.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.config.timeouts.idleMs / 1000} s)`);
+    if (config.limits.maxHeaders !== this.maxHeaders) kept.push(`limits.maxHeaders (still ${this.maxHeaders})`);
     this.current = new Backends(config, this.log, this.awaitingUpstream, this.deps);
     this.current.start();
-    // Limits are read per connection or request, so a reload puts them in force for new ones.
+    // These limits are read per connection or request, so a reload puts them in force for new ones.
     this.server.headersTimeout = config.timeouts.requestHeadMs;
-    this.server.maxHeadersCount = config.limits.maxHeaders + 1;
     this.cap.apply(config.limits);
     void old.stop('close').catch((e: unknown) => this.log.warn({ err: String(e) }, 'closing the old backends failed'));
     return { kept };
