@@ -2,6 +2,7 @@
 // a pipeline, too many headers, too many connections); each is cut or refused, and everyone else
 // is served. Deadlines and grace periods are set small so nothing here waits long.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -468,6 +469,28 @@ describe('hostile clients', { concurrency: true }, () => {
         for (const c of held) c.socket.destroy();
         normal.socket.destroy();
         await waitFor(async () => (await get(`${b.url}/`).catch(() => ({ status: 0 }))).status === 200, 'served after the flood', 10_000);
+      } finally {
+        for (const c of held) c.socket.destroy();
+        await b.stop();
+        await closeAll(servers);
+      }
+    });
+
+    test('a reload puts a new connection cap in force; the header limit needs a restart and says so', async () => {
+      const servers = await backends(1);
+      const b = await startBalancer({ limits: { maxConnections: 50 }, servers: servers.map((s) => ({ addr: s.url })) });
+      const held: RawClient[] = [];
+      try {
+        held.push(...(await hold(b.url, 10)));
+        await sleep(200);
+        assert.equal(held.filter((c) => c.closed()).length, 0);
+        writeFileSync(b.file, JSON.stringify({ addr: '127.0.0.1:0', limits: { maxConnections: 5, maxHeaders: 10 }, servers: servers.map((s) => ({ addr: s.url })) }));
+        b.proc.kill('SIGHUP');
+        await waitFor(() => b.logs.some((l) => String(l.msg).startsWith('reloaded ')), 'reload', 10_000);
+        assert.match(String(b.logs.find((l) => String(l.msg).startsWith('reloaded '))?.msg), /needs a restart to change: limits\.maxHeaders \(still 100\)/);
+        const late = await hold(b.url, 3);
+        await waitFor(() => late.every((c) => c.closed()), 'connections over the new cap closed', 10_000);
+        assert.equal(held.filter((c) => c.closed()).length, 0, 'connections already held are not cut');
       } finally {
         for (const c of held) c.socket.destroy();
         await b.stop();
