@@ -316,6 +316,28 @@ describe('hostile clients', { concurrency: true }, () => {
       }
     });
 
+    test('pipelined requests with bodies are each answered with their own body, in order', async () => {
+      const servers = await backends(2);
+      const b = await startBalancer({ healthCheck: NO_CHECKS, servers: servers.map((s) => ({ addr: s.url })) });
+      try {
+        const c = await rawClient(b.url);
+        let batch = '';
+        const n = 50;
+        for (let i = 0; i < n; i++) {
+          const body = `body-${i}-${'x'.repeat(i * 300)}`;
+          const last = i === n - 1 ? 'Connection: close\r\n' : '';
+          batch += `POST /echo HTTP/1.1\r\nHost: x\r\n${last}Content-Length: ${body.length}\r\n\r\n${body}`;
+        }
+        c.socket.write(batch);
+        await waitFor(() => c.closed(), 'all answered', 20_000);
+        const got = [...c.data().matchAll(/body-(\d+)-(x*)/g)].map((m) => [Number(m[1]), (m[2] ?? '').length]);
+        assert.deepEqual(got, Array.from({ length: n }, (_, i) => [i, i * 300]));
+      } finally {
+        await b.stop();
+        await closeAll(servers);
+      }
+    });
+
     test('a Connection: close request in a pipelined batch is the last one answered', async () => {
       const seen: string[] = [];
       const raw = await rawBackend((req, res) => {
