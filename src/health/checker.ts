@@ -9,6 +9,7 @@ import { PassiveDetector, type FailureCause, type PassiveView } from './passive.
 import { errorResult, probe, type ProbeResult } from './probe.js';
 import { SlowStart } from './slow-start.js';
 import { CheckState, type CheckStateView } from './state.js';
+import { localResourceCode, logLocalResourceError } from '../proxy/local-errors.js';
 
 /** Probes one server; injected in tests. Must settle (the real probe has its own timeout). */
 export type ProbeFn = (server: Upstream, signal: AbortSignal) => Promise<ProbeResult>;
@@ -246,6 +247,9 @@ export class HealthChecker {
   }
 
   private actOnProbe(e: Entry, r: ProbeResult): void {
+    // A probe that failed for want of our own resources (EMFILE...) says nothing about the server.
+    const local = r.ok ? undefined : localResourceCode(r.reason);
+    if (local !== undefined) return logLocalResourceError(this.logger, local, 'health probes');
     const t = e.state.record(r.ok ? { ok: true } : { ok: false, reason: r.reason }, this.clock.now());
     if (t === undefined) {
       // A server ejected for refused connections that answers its check again accepts connections

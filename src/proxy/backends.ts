@@ -16,6 +16,7 @@ import { countOf, lastSeconds, LogThrottle } from '../util/log-throttle.js';
 import { ClientAddressResolver, peerAddress } from './client-address.js';
 import { endSocketWithError, sendError, type UpstreamFailure } from './errors.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
+import { logLocalResourceError } from './local-errors.js';
 import { upstreamHeaders } from './headers.js';
 import { StrayGuard } from './stray-guard.js';
 import { climbsAboveRoot, joinPath, pathPrefix, splitAbsoluteForm } from './upstream-path.js';
@@ -194,7 +195,8 @@ export class Backends implements ExchangeOwner {
   attemptEnded(x: Exchange, failure: UpstreamFailure | undefined): void {
     const end = x.headersAt > 0 ? x.headersAt : performance.now();
     const kind = failure?.kind;
-    if (kind === 'cut') {
+    // Attempts cut by us, and the balancer's own resource errors (EMFILE...), say nothing about the server.
+    if (kind === 'cut' || failure?.local !== undefined) {
       this.pool.release(x.upstream, end - x.attemptStartedAt, false);
       return;
     }
@@ -212,6 +214,7 @@ export class Backends implements ExchangeOwner {
       this.log.debug({ upstream: x.upstream.addr }, `not retried: balancer ${this.stopping === 'reload' ? 'reloaded' : 'shutting down'}`);
       return false;
     }
+    if (failure.local !== undefined) return false; // another server would fail the same way
     const decision = decideRetry(
       { method: x.options.method, kind, bodyReplayable: x.replayable, attempts: x.attempts },
       this.budget,
@@ -242,7 +245,9 @@ export class Backends implements ExchangeOwner {
   /** Called by each Exchange when it ends. */
   exchangeDone(x: Exchange, failure: UpstreamFailure | undefined, clientGone: boolean): void {
     this.awaitingUpstream.delete(x.req.socket);
-    if (failure?.kind === 'cut' || (clientGone && this.stopping === 'shutdown')) {
+    if (failure?.local !== undefined) {
+      logLocalResourceError(this.log, failure.local, 'upstream requests');
+    } else if (failure?.kind === 'cut' || (clientGone && this.stopping === 'shutdown')) {
       const by = this.stopping === 'reload' ? 'a reload' : 'the shutdown (grace period over)';
       this.log.warn(
         { upstream: x.upstream.addr, method: x.req.method, url: x.req.url, attempts: x.attempts, cutBy: this.stopping ?? 'shutdown' },
@@ -295,8 +300,10 @@ export class Backends implements ExchangeOwner {
     const port = req.socket.localPort ?? 0;
     const opts = { peer, trusted, port, proto: 'http', path, host: absolute?.authority, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs };
     tunnelUpgrade(req, socket, head, u, opts, (failure) => {
-      this.pool.release(u, performance.now() - started, failure !== undefined);
+      const local = failure?.local;
+      this.pool.release(u, performance.now() - started, failure !== undefined && local === undefined && failure.kind !== 'cut');
       if (failure === undefined || failure.kind === 'cut') return;
+      if (local !== undefined) return logLocalResourceError(this.log, local, 'websocket upstream connections');
       this.health.reportFailure(u, failure.reason, failure.kind);
       this.logThrottle.note(
         `websocket ${u.addr} ${failure.reason}`,

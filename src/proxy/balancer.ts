@@ -4,11 +4,24 @@ import type { Duplex } from 'node:stream';
 import { defaultDeps, type SelectorDeps } from '../balancer/selector.js';
 import type { Config } from '../config/load.js';
 import { formatHostPort } from '../config/listen.js';
+import { RESERVED_FDS, softFdLimit } from '../config/limits.js';
 import { DEFAULT_CLOSE_DEADLINE_MS } from '../notify/notifier.js';
 import { BalancerError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { Backends } from './backends.js';
-import { endSocketWithError } from './errors.js';
+import { ConnectionCap } from './connection-limits.js';
+import { DataRateSweep } from './data-rate.js';
+import { endSocketWithError, sendError } from './errors.js';
+import { ThrottledLog } from './local-errors.js';
+import { ClientConnection } from './pipeline.js';
+import { checkRequestHead } from './request-head.js';
+
+/** The status for a request node:http could not parse or did not get in time. */
+function clientErrorStatus(code: string | undefined): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
 
 /** What a reload changed, for the log. */
 export interface ReloadReport {
@@ -25,6 +38,14 @@ export class Balancer {
   // Sockets whose request waits for an upstream: the client-side idle timeout must not cut them.
   private readonly awaitingUpstream = new WeakSet<Socket>();
   private current: Backends;
+  // Each client connection's request queue (pipelining), and those with a request in progress.
+  private readonly connections = new WeakMap<Socket, ClientConnection>();
+  private readonly busy = new Set<ClientConnection>();
+  private readonly cap: ConnectionCap;
+  private readonly rates: DataRateSweep;
+  private readonly slowHeads = new ThrottledLog();
+  // Header lines allowed: fixed for the listener's life, as node's parsers keep maxHeaders + 1.
+  private readonly maxHeaders: number;
   private closing: Promise<void> | undefined;
 
   /** Builds the balancer from a loaded config (does not listen yet). */
@@ -34,12 +55,42 @@ export class Balancer {
     private readonly deps: SelectorDeps = defaultDeps,
   ) {
     this.current = new Backends(config, log, this.awaitingUpstream, deps);
-    this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, this.onRequest);
+    const headMs = config.timeouts.requestHeadMs;
+    this.server = createServer(
+      {
+        keepAliveTimeout: 5000,
+        // No deadline for a whole request (uploads may be long; data rates cover them), but one for
+        // its head: node checks it every connectionsCheckingInterval, so check often enough that
+        // timeouts.requestHead holds to about a second (node's default looks every 30 s).
+        requestTimeout: 0,
+        headersTimeout: headMs,
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headMs / 4))),
+      },
+      this.onRequest,
+    );
+    // Keep one header line more than allowed, so a request over the limit can be told and refused.
+    this.maxHeaders = config.limits.maxHeaders;
+    this.server.maxHeadersCount = this.maxHeaders + 1;
+    this.cap = new ConnectionCap(this.server, config.limits, log);
+    this.server.on('connection', (socket: Socket) => {
+      this.connections.set(socket, new ClientConnection(socket, this.startRequest, this.onBusy));
+    });
+    this.rates = new DataRateSweep(this.busy, () => ({ body: this.config.limits.minRequestBodyRate, response: this.config.limits.minResponseRate }), log);
     this.server.timeout = config.timeouts.idleMs;
     this.server.on('timeout', (socket: Socket) => {
       if (!this.awaitingUpstream.has(socket)) socket.destroy();
     });
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.current.upgrade(req, socket, head));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const refusal = checkRequestHead(req, this.maxHeaders);
+      // A pipelined upgrade waits for the responses owed before it, so none is cut into the tunnel.
+      const c = this.connections.get(socket as Socket);
+      const go = (): void => {
+        if (refusal !== undefined) endSocketWithError(socket, refusal.status, refusal.detail);
+        else this.current.upgrade(req, socket, head);
+      };
+      if (c === undefined) go();
+      else c.whenAnswered(go);
+    });
     // A reverse proxy opens no tunnels to arbitrary hosts.
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
       endSocketWithError(socket, 405, '', { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' });
@@ -50,7 +101,22 @@ export class Balancer {
         socket.destroy();
         return;
       }
-      endSocketWithError(socket, err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400);
+      // Data after a `Connection: close` request: the response to that request closes the connection.
+      if (err.code === 'HPE_CLOSED_CONNECTION') return;
+      // A connection that never sent a byte (a browser's preconnect) is closed without a log line.
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && (socket as Socket).bytesRead > 0) {
+        const client = (socket as Socket).remoteAddress;
+        this.slowHeads.note('head', this.log, (count, seconds) => [
+          { client, count },
+          `request head too slow: client ${client} sent no complete request head within ${this.config.timeouts.requestHeadMs / 1000} s; answered 408` +
+            (count > 1 ? ` (${count} such in the last ${seconds} s)` : ''),
+        ]);
+      }
+      // Requests parsed before the bad one are answered first, in order (pipelining).
+      const status = clientErrorStatus(err.code);
+      const c = this.connections.get(socket as Socket);
+      if (c === undefined) endSocketWithError(socket, status);
+      else c.failAfterQueue(() => endSocketWithError(socket, status));
     });
   }
 
@@ -65,7 +131,30 @@ export class Balancer {
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    let c = this.connections.get(req.socket);
+    if (c === undefined) {
+      c = new ClientConnection(req.socket, this.startRequest, this.onBusy);
+      this.connections.set(req.socket, c);
+    }
+    c.push(req, res);
+  };
+
+  // The connection's next request, now that the one before it has been answered.
+  private readonly startRequest = (c: ClientConnection, req: IncomingMessage, res: ServerResponse): void => {
+    const refusal = checkRequestHead(req, this.maxHeaders);
+    if (refusal !== undefined) {
+      c.last();
+      req.resume();
+      res.shouldKeepAlive = false;
+      sendError(res, refusal.status, refusal.detail);
+      return;
+    }
     this.current.handle(req, res);
+  };
+
+  private readonly onBusy = (c: ClientConnection, busy: boolean): void => {
+    if (busy) this.busy.add(c);
+    else this.busy.delete(c);
   };
 
   /** Starts listening on the config's address (port 0 picks a free port), then health checks. */
@@ -79,6 +168,13 @@ export class Balancer {
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
         this.current.start();
+        const { limits } = this.config;
+        this.log.info(
+          { maxConnections: limits.maxConnections, fdLimit: limits.maxConnectionsDerived ? softFdLimit() : undefined },
+          limits.maxConnectionsDerived
+            ? `up to ${limits.maxConnections} client connections (limits.maxConnections from the fd limit ${softFdLimit()}: (limit - ${RESERVED_FDS}) / 2)`
+            : `up to ${limits.maxConnections} client connections (limits.maxConnections)`,
+        );
         resolve();
       });
     });
@@ -87,16 +183,20 @@ export class Balancer {
 
   /**
    * Puts a new, already validated config in force: new requests go to its backends at once,
-   * requests in flight finish on the old ones. The listen address and the idle timeout of the
-   * listener need a restart; they are kept and reported.
+   * requests in flight finish on the old ones. The listen address, the idle timeout and the header
+   * limit of the listener need a restart; they are kept and reported.
    */
   reload(config: Config): ReloadReport {
     const old = this.current;
     const kept: string[] = [];
     if (config.addr !== old.config.addr) kept.push(`addr (still ${old.config.addr})`);
     if (config.timeouts.idleMs !== old.config.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.config.timeouts.idleMs / 1000} s)`);
+    if (config.limits.maxHeaders !== this.maxHeaders) kept.push(`limits.maxHeaders (still ${this.maxHeaders})`);
     this.current = new Backends(config, this.log, this.awaitingUpstream, this.deps);
     this.current.start();
+    // These limits are read per connection or request, so a reload puts them in force for new ones.
+    this.server.headersTimeout = config.timeouts.requestHeadMs;
+    this.cap.apply(config.limits);
     void old.stop('close').catch((e: unknown) => this.log.warn({ err: String(e) }, 'closing the old backends failed'));
     return { kept };
   }
@@ -128,6 +228,7 @@ export class Balancer {
         this.server.closeAllConnections();
       }, graceMs);
       await closed;
+      this.rates.stop();
       clearInterval(sweep);
       clearTimeout(timer);
       await this.current.stop('destroy', Math.min(graceMs, DEFAULT_CLOSE_DEADLINE_MS));

@@ -1,15 +1,21 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { failureKind, type FailureKind } from '../health/retry.js';
+import { localResourceCode } from './local-errors.js';
 
 /** Why a proxied request failed, as the client sees it. */
 export interface UpstreamFailure {
-  /** 502 (reset, bad response) or 504 (timeout); the client gets 503 instead when no attempt could connect to any server. */
+  /**
+   * 502 (reset, bad response), 504 (timeout) or 503 (the balancer's own resources ran out); the
+   * client gets 503 too when no attempt could connect to any server.
+   */
   readonly status: 502 | 503 | 504;
   /** Short cause for logs and passive health checks, e.g. "ECONNREFUSED". */
   readonly reason: string;
   /** How it failed as far as a retry is concerned (health/retry.ts decides from this). */
   readonly kind: FailureKind;
+  /** Set for the balancer's own resource errors (EMFILE...): no server is blamed or retried. */
+  readonly local?: string;
 }
 
 /**
@@ -20,6 +26,8 @@ export function classifyUpstreamError(err: Error, responseStarted = false): Upst
   const code = (err as NodeJS.ErrnoException).code;
   // undici raises these only for requests on a pool we destroyed (shutdown) or closed (reload).
   if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') return { status: 502, reason: 'cut by the balancer', kind: 'cut' };
+  const local = localResourceCode(err);
+  if (local !== undefined) return { status: 503, reason: `balancer ${local}`, kind: failureKind(err, { responseStarted }), local };
   const { status, reason } = statusAndReason(err);
   return { status, reason, kind: failureKind(err, { responseStarted }) };
 }
