@@ -8,23 +8,8 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { closeAll, backends, get, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
+import { rawBackend } from '../helpers/raw-backend.js';
 import type { TestServer } from '../../src/testservers/server.js';
-
-/** A raw backend for cases the test servers do not cover. */
-async function rawBackend(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string; close(): Promise<void> }> {
-  const server = createServer(handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    server,
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 /** A backend streaming `/big?n=<bytes>` as fast as it may; counts responses cut before their end. */
 async function streamingBackend(): Promise<{ raw: Awaited<ReturnType<typeof rawBackend>>; aborted: () => number }> {
