@@ -5,6 +5,7 @@ import type { LevelWithSilent } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config/load.js';
 import { Balancer } from './proxy/balancer.js';
 import { startTestServer, startTestServers, type TestServer } from './testservers/server.js';
+import { collectShortLivedBuffersEarly } from './util/buffer-gc.js';
 import { BalancerError } from './util/errors.js';
 import { formatNotifyTestResults, notifyTest, notifyTestExitCode } from './notify/notify-test.js';
 import { createLogger, LOG_LEVELS, type Logger } from './util/logger.js';
@@ -200,4 +201,5 @@ export function buildCli(): Command {
   return program;
 }
 
+collectShortLivedBuffersEarly();
 await buildCli().parseAsync(process.argv);
