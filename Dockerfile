@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile TypeScript with the dev dependencies.
-FROM node:20-slim AS build
+# Build stage: compile TypeScript (the native TypeScript 7 compiler) with the dev dependencies.
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -8,7 +8,7 @@ COPY src ./src
 RUN npx tsc -p tsconfig.json
 
 # Runtime stage: production dependencies and the compiled code only.
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -2,6 +2,8 @@
 # Proxy throughput, side by side in one run: balancer vs nginx vs HAProxy, each a single worker,
 # in front of the same four backends (nginx answering a small static body), loaded with wrk.
 # Usage: bash bench/proxy.sh [seconds=10] [connections=64]
+# BALANCER_BEFORE=DIR also runs the balancer built in another checkout (e.g. a worktree of an older
+# commit, after its npm ci) in the same run, for before/after figures of a change.
 # Needs: wrk, nginx, haproxy (apt-get install -y wrk nginx-light haproxy) and a build (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,8 +62,14 @@ cat > "$work/balancer.json" <<CONF
 {"addr": "127.0.0.1:18083", "algorithm": "round-robin", "servers": [$(for p in "${BACK[@]}"; do printf '{"addr":"http://127.0.0.1:%s"},' "$p"; done | sed 's/,$//')]}
 CONF
 node dist/src/cli.js start --config "$work/balancer.json" --log-level warn & pids+=($!)
+ports=(18081 18082 18083)
+if [ -n "${BALANCER_BEFORE:-}" ]; then
+  sed 's/18083/18084/' "$work/balancer.json" > "$work/before.json"
+  node "$BALANCER_BEFORE/dist/src/cli.js" start --config "$work/before.json" --log-level warn & pids+=($!)
+  ports+=(18084)
+fi
 
-for port in 18081 18082 18083; do
+for port in "${ports[@]}"; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
 done
 
@@ -75,3 +83,7 @@ run() { # name port -> requests/s
 echo "proxy throughput: wrk -t1 -c$CONN -d${DUR}s, 4 backends, one worker each, $(nproc) cores" >&2
 n=$(run nginx 18081); h=$(run haproxy 18082); b=$(run balancer 18083)
 awk -v b="$b" -v n="$n" -v h="$h" 'BEGIN { printf "ratio balancer/nginx %.2f, balancer/haproxy %.2f\n", b/n, b/h }'
+if [ -n "${BALANCER_BEFORE:-}" ]; then
+  o=$(run before 18084)
+  awk -v b="$b" -v o="$o" -v n="$n" 'BEGIN { printf "ratio before/nginx %.2f; balancer/before %.2f\n", o/n, b/o }'
+fi

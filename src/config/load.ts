@@ -12,6 +12,7 @@ import { substituteEnv, type Env } from '../notify/env.js';
 import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
 import { configSchema, type ConfigFile } from './schema.js';
+import { rateObject, resolveLimits, type Limits } from './limits.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -39,7 +40,11 @@ export interface Config {
     readonly responseHeadersMs: number;
     readonly idleMs: number;
     readonly shutdownMs: number;
+    /** Deadline for a request line and headers (slowloris). */
+    readonly requestHeadMs: number;
   };
+  /** Limits on what one client can hold. */
+  readonly limits: Limits;
   readonly servers: readonly ServerConfig[];
   /** Active and passive health checks, slow start. */
   readonly health: HealthSettings;
@@ -89,6 +94,9 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     healthCheck: configSchema.shape.healthCheck.unwrap() as unknown as z.ZodObject,
     'healthCheck.passive': healthCheckSchema.shape.passive.unwrap() as unknown as z.ZodObject,
     retries: configSchema.shape.retries.unwrap(),
+    limits: configSchema.shape.limits.unwrap(),
+    'limits.minRequestBodyRate': rateObject,
+    'limits.minResponseRate': rateObject,
   };
   const key = path.filter((p) => typeof p === 'string').join('.');
   const shape = shapes[key];
@@ -134,7 +142,9 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
       responseHeadersMs: toMs(file.timeouts.responseHeaders),
       idleMs: toMs(file.timeouts.idle),
       shutdownMs: toMs(file.timeouts.shutdown),
+      requestHeadMs: toMs(file.timeouts.requestHead),
     },
+    limits: resolveLimits(file.limits),
     servers: file.servers.map((sv) => ({
       addr: sv.addr,
       name: sv.name,

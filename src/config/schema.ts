@@ -7,6 +7,7 @@ import { notificationsSchema } from '../notify/config.js';
 import { backupField, healthCheckField } from '../health/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../health/retry-budget.js';
+import { limitsSchema } from './limits.js';
 import { isHttpUrl, noDuplicates, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
@@ -40,6 +41,7 @@ export const timeoutsSchema = z
     responseHeaders: seconds('Time for a backend to send its response headers', 60),
     idle: seconds('Longest silence inside a request or response body, both sides', 60),
     shutdown: seconds('Grace period for in-flight requests on SIGINT/SIGTERM', 10),
+    requestHead: seconds('Time for a client to send a request line and headers; slower gets 408 and a close', 30),
   })
   .meta({ description: 'Timeouts, in seconds' });
 
@@ -127,6 +129,7 @@ export const configSchema = z
     timeouts: timeoutsSchema.prefault({}),
     healthCheck: healthCheckField,
     retries: retriesSchema.prefault({}),
+    limits: limitsSchema.prefault({}),
     notifications: notificationsSchema,
     servers: z
       .array(serverSchema)

@@ -134,7 +134,8 @@ export class Cluster implements AdminControl, ControlPlane {
   attemptEnded(u: Upstream, durationMs: number, outcome: AttemptOutcome): void {
     const { failure, status } = outcome;
     const e = this.byUpstream.get(u);
-    if (failure?.kind === 'cut') {
+    // Attempts cut by us, and the balancer's own resource errors (EMFILE...), say nothing about the server.
+    if (failure?.kind === 'cut' || failure?.local !== undefined) {
       this.states.release(u, durationMs, false);
     } else {
       const failed = failure !== undefined || this.cfg.health.passive.statuses.has(status);

@@ -1,15 +1,21 @@
 // The one table of upstream errors: for each error code, the status the client gets, the reason
 // logs and passive health see, and how it failed as far as a retry goes.
 import type { FailureKind } from '../health/retry.js';
+import { localResourceCode } from '../proxy/local-errors.js';
 
 /** Why a proxied request failed, as the client sees it. */
 export interface UpstreamFailure {
-  /** 502 (reset, bad response) or 504 (timeout); the client gets 503 instead when no attempt could connect to any server. */
+  /**
+   * 502 (reset, bad response), 504 (timeout) or 503 (the balancer's own resources ran out); the
+   * client gets 503 too when no attempt could connect to any server.
+   */
   readonly status: 502 | 503 | 504;
   /** Short cause for logs and passive health checks, e.g. "ECONNREFUSED". */
   readonly reason: string;
   /** How it failed as far as a retry is concerned (health/retry.ts decides from this). */
   readonly kind: FailureKind;
+  /** Set for the balancer's own resource errors (EMFILE...): no server is blamed or retried. */
+  readonly local?: string;
 }
 
 /** One row: status and retry kind, and the reason when it is not the code itself. */
@@ -91,6 +97,9 @@ export function classifyUpstreamError(err: Error, responseStarted = false): Upst
   const top = codes[0] ?? err.name;
   const row = rowOf(top);
   if (row?.kind === 'cut') return { status: row.status, reason: row.reason ?? top, kind: 'cut' };
+  // Our own resources ran out (EMFILE...): not the server's doing.
+  const local = localResourceCode(err);
+  if (local !== undefined) return { status: 503, reason: `balancer ${local}`, kind: failureKind(err, { responseStarted }), local };
   // Unlisted codes (UND_ERR_SOCKET...) are named by the system error they wrap, when there is one.
   const reason = row?.reason ?? (row !== undefined ? top : (codes[1] ?? top ?? 'upstream error'));
   return { status: row?.status ?? 502, reason, kind: failureKind(err, { responseStarted }) };

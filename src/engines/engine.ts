@@ -11,7 +11,12 @@ import type { RetryDecision, RetryInput } from '../health/retry.js';
 /** How one attempt on a server ended, as the engine reports it. */
 export interface AttemptOutcome {
   /** The attempt failed: how (for passive health) and why (for logs). "cut" (by our shutdown or reload) blames nobody. */
-  readonly failure?: { readonly kind: FailureCause | 'cut'; readonly reason: string };
+  readonly failure?: {
+    readonly kind: FailureCause | 'cut';
+    readonly reason: string;
+    /** Set when the balancer's own resources ran out (EMFILE...): like "cut", it blames nobody. */
+    readonly local?: string;
+  };
   /** Response status (0 when none arrived). */
   readonly status: number;
 }

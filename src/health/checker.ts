@@ -7,6 +7,7 @@ import type { LogSink } from '../util/logger.js';
 import { PassiveDetector, type FailureCause, type PassiveView } from './passive.js';
 import { errorResult, probe, type ProbeResult } from './probe.js';
 import { CheckState, type CheckStateView } from './state.js';
+import { localResourceCode, logLocalResourceError } from '../proxy/local-errors.js';
 
 /** Probes one server; injected in tests. Must settle (the real probe has its own timeout). */
 export type ProbeFn = (server: Upstream, signal: AbortSignal) => Promise<ProbeResult>;
@@ -314,6 +315,9 @@ export class HealthChecker {
   }
 
   private actOnProbe(e: Entry, r: ProbeResult): void {
+    // A probe that failed for want of our own resources (EMFILE...) says nothing about the server.
+    const local = r.ok ? undefined : localResourceCode(r.reason);
+    if (local !== undefined) return logLocalResourceError(this.logger, local, 'health probes');
     const t = e.state.record(r.ok ? { ok: true } : { ok: false, reason: r.reason }, this.clock.now());
     if (t === undefined) {
       // A server ejected for refused connections that answers its check again accepts connections

@@ -11,6 +11,7 @@ import { countOf, lastSeconds, LogThrottle } from '../util/log-throttle.js';
 import { ClientAddressResolver, peerAddress } from './client-address.js';
 import { endSocketWithError, sendError, type UpstreamFailure } from './errors.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
+import { logLocalResourceError } from './local-errors.js';
 import { upstreamHeaders } from './headers.js';
 import { StrayGuard } from './stray-guard.js';
 import { climbsAboveRoot, joinPath, pathPrefix, splitAbsoluteForm } from './upstream-path.js';
@@ -210,6 +211,7 @@ export class Forwarder implements ExchangeOwner {
       this.log.debug({ upstream: x.upstream.addr }, `not retried: balancer ${this.stopping === 'reload' ? 'reloaded' : 'shutting down'}`);
       return false;
     }
+    if (failure.local !== undefined) return false; // another server would fail the same way
     const decision = this.cluster.retryDecision({ method: x.options.method, kind, bodyReplayable: x.replayable, attempts: x.attempts });
     if (!decision.retry) {
       if (this.config.retries.attempts > 1) this.log.debug({ upstream: x.upstream.addr, code: decision.code }, `not retried: ${decision.reason}`);
@@ -236,7 +238,9 @@ export class Forwarder implements ExchangeOwner {
   /** Called by each Exchange when it ends. */
   exchangeDone(x: Exchange, failure: UpstreamFailure | undefined, clientGone: boolean): void {
     this.awaitingUpstream.delete(x.req.socket);
-    if (failure?.kind === 'cut' || (clientGone && this.stopping === 'shutdown')) {
+    if (failure?.local !== undefined) {
+      logLocalResourceError(this.log, failure.local, 'upstream requests');
+    } else if (failure?.kind === 'cut' || (clientGone && this.stopping === 'shutdown')) {
       const by = this.stopping === 'reload' ? 'a reload' : 'the shutdown (grace period over)';
       this.log.warn(
         { upstream: x.upstream.addr, method: x.req.method, url: x.req.url, attempts: x.attempts, cutBy: this.stopping ?? 'shutdown' },
@@ -292,6 +296,7 @@ export class Forwarder implements ExchangeOwner {
       // A tunnel that ends without failure counts as a success; its duration is the session's.
       this.cluster.attemptEnded(u, performance.now() - started, failure === undefined ? { status: 0 } : { failure, status: 0 });
       if (failure === undefined || failure.kind === 'cut') return;
+      if (failure.local !== undefined) return logLocalResourceError(this.log, failure.local, 'websocket upstream connections');
       this.logThrottle.note(
         `websocket ${u.addr} ${failure.reason}`,
         () => this.log.warn({ upstream: u.addr, reason: failure.reason, repeated: 1 }, `websocket upstream ${u.addr} failed: ${failure.reason}`),

@@ -85,7 +85,7 @@ describe('good configs', () => {
     assert.equal(c.algorithm, 'round-robin');
     assert.equal(c.addr, ':8000');
     assert.equal(c.servers[0]?.weight, 1);
-    assert.deepEqual(c.timeouts, { connectMs: 5000, responseHeadersMs: 60_000, idleMs: 60_000, shutdownMs: 10_000 });
+    assert.deepEqual(c.timeouts, { connectMs: 5000, responseHeadersMs: 60_000, idleMs: 60_000, shutdownMs: 10_000, requestHeadMs: 30_000 });
     for (const alias of ['round_robin', 'roundrobin', 'Round-Robin', 'rr']) {
       assert.equal(parseConfig(JSON.stringify({ algorithm: alias, ...ok }), 'x.json').algorithm, 'round-robin', alias);
     }

@@ -36,12 +36,18 @@ export function writeConfig(config: unknown, name = 'balancer.json'): string {
  * Starts `balancer start --config` on a temp config (addr defaults to 127.0.0.1:0) and waits until
  * it listens; with `config` null, no config file (`extraArgs` give --from/--to).
  */
-export async function startBalancer(config: Record<string, unknown> | null, extraArgs: string[] = []): Promise<BalancerProcess> {
+export async function startBalancer(
+  config: Record<string, unknown> | null,
+  extraArgs: string[] = [],
+  opts: { /** Runs the balancer under `ulimit -n fdLimit` (soft and hard). */ fdLimit?: number } = {},
+): Promise<BalancerProcess> {
   const file = config === null ? '' : writeConfig({ addr: '127.0.0.1:0', ...config });
   const configArgs = config === null ? [] : ['--config', file];
-  const proc = spawn(process.execPath, [CLI, 'start', ...configArgs, '--log-level', 'debug', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = [CLI, 'start', ...configArgs, '--log-level', 'debug', ...extraArgs];
+  const proc =
+    opts.fdLimit === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -10,22 +10,7 @@ import type { TestServer } from '../../src/testservers/server.js';
 import { freePort } from '../helpers/ports.js';
 import { backends, closeAll, get, servedBy, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** A raw backend for cases the test servers do not cover. */
-async function rawBackend(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string; close(): Promise<void> }> {
-  const server = createServer(handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    server,
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
-}
+import { rawBackend } from '../helpers/raw-backend.js';
 
 /** Health checks off, active and passive. */
 const NO_CHECKS = { enabled: false, passive: { maxFails: 0 } };
