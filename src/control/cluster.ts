@@ -224,7 +224,7 @@ export class Cluster implements AdminControl, ControlPlane {
       if (prev !== undefined && s.id !== 'config') {
         kept.push(prev);
         oldById.delete(s.id);
-        void s.stop();
+        if (s !== prev) void s.stop().catch(() => undefined); // never started
       } else {
         kept.push(s);
       }

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import type { Upstream } from '../../src/balancer/upstream.js';
 import { parseConfig, type Config } from '../../src/config/load.js';
 import { Cluster } from '../../src/control/cluster.js';
+import type { ServerSpec, UpstreamSource } from '../../src/control/sources/source.js';
 import type { HealthEvent } from '../../src/health/events.js';
 import type { ProbeResult } from '../../src/health/probe.js';
 import { clientAddress, testDeps } from '../balancer/helpers.js';
@@ -210,4 +211,45 @@ test('response-time averages survive a reload: least-response-time keeps preferr
   h.cluster.apply(cfg([]));
   assert.ok(share() >= warm - 5, 'the fast server keeps its share right after the reload');
   await h.cluster.stop(0);
+});
+
+test('sources: the cluster merges what every source reports; a server that leaves its source drains, then goes', async () => {
+  let report: ((specs: readonly ServerSpec[]) => void) | undefined;
+  let started = 0;
+  const makeSource = (): UpstreamSource => ({
+    id: 'dns:api.test',
+    start: (onChange) => {
+      started++;
+      report = onChange;
+    },
+    stop: async () => undefined,
+    status: () => ({ id: 'dns:api.test', ok: true, error: undefined, since: 0, servers: 0 }),
+  });
+  const clock = new FakeClock();
+  const config = configOf({ algorithm: 'round-robin', healthCheck: { enabled: false }, servers: [{ addr: A }] });
+  const cluster = new Cluster(config, { log: recordingLogger(), clock, deps: testDeps(), sources: () => [makeSource()] });
+  const left: string[] = [];
+  cluster.attach({ serverLeft: (u) => void left.push(u.addr), apply: () => ({ kept: [] }), ready: () => true });
+  cluster.start();
+  const spec = (addr: string): ServerSpec => ({ addr, name: undefined, weight: 1, backup: false, source: 'dns:api.test' });
+  report?.([spec(B), spec(C), spec(A)]); // A is also in the config: the first source (config) owns it
+  assert.deepEqual(cluster.servers().map((s) => `${s.addr} ${s.source}`), [`${A} config`, `${B} dns:api.test`, `${C} dns:api.test`]);
+  const held = [0, 1, 2].map(() => cluster.pick({ clientAddress: '' }) as Upstream);
+  assert.deepEqual(held.map((u) => u.addr).sort(), [A, B, C]);
+  report?.([spec(B)]);
+  const c = cluster.servers().find((s) => s.addr === C);
+  assert.equal(c?.state, 'draining', 'left its source: no new requests, the one in flight finishes');
+  for (let i = 0; i < 20; i++) {
+    const u = cluster.pick({ clientAddress: '' }) as Upstream;
+    assert.notEqual(u.addr, C);
+    cluster.attemptEnded(u, 1, { status: 200 });
+  }
+  for (const u of held) cluster.attemptEnded(u, 1, { status: 200 });
+  assert.deepEqual(cluster.servers().map((s) => s.addr), [A, B]);
+  assert.deepEqual(left, [C]);
+  // A reload that keeps the source keeps it running (and its servers); one without it stops it.
+  cluster.apply(config);
+  assert.equal(started, 1, 'the running source is kept (a new instance of the same source is not started)');
+  assert.deepEqual(cluster.servers().map((s) => s.addr), [A, B]);
+  await cluster.stop(0);
 });
