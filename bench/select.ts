@@ -2,12 +2,12 @@
 // 1,024 servers, minor GCs during the picks (0 = nothing allocated), and the cost of update().
 // Run: npx tsc -p . && node dist/bench/select.js
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { ALGORITHM_NAMES, SELECTORS } from '../src/balancer/algorithms.js';
-import type { PickRequest, Selector, SelectorDeps } from '../src/balancer/selector.js';
-import { Upstream } from '../src/balancer/upstream.js';
+import { ALGORITHM_NAMES, SELECTORS } from '../src/control/selection/algorithms.js';
+import type { PickRequest, Selector, SelectorDeps } from '../src/control/selection/selector.js';
+import { Upstream } from '../src/control/selection/upstream.js';
 // Seeded PRNG, so runs are comparable; shared with the tests (dev-only code, kept out of src/).
-import { mulberry32 } from '../test/balancer/helpers.js';
-import { st, testUpstream } from '../test/balancer/helpers.js';
+import { mulberry32 } from '../test/control/selection/helpers.js';
+import { st, testUpstream } from '../test/control/selection/helpers.js';
 
 const SIZES = [4, 64, 1024];
 // Requests kept in flight, so the load-aware algorithms see real, changing in-flight counts.

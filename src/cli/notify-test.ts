@@ -1,6 +1,6 @@
 import type { LevelWithSilent } from 'pino';
 import { loadConfig, type Config } from '../config/load.js';
-import { formatNotifyTestResults, notifyTest, notifyTestExitCode } from '../notify/notify-test.js';
+import { formatNotifyTestResults, notifyTest, notifyTestExitCode } from '../control/notify/notify-test.js';
 import { createLogger } from '../util/logger.js';
 import { fail } from './exit.js';
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { ALGORITHM_NAMES, canonicalAlgorithm, selectorFactory } from '../balancer/algorithms.js';
+import { ALGORITHM_NAMES, canonicalAlgorithm, selectorFactory } from '../control/selection/algorithms.js';
 import { parseListenAddress } from './listen.js';
-import { checkCidr } from '../proxy/client-address.js';
-import { checkServerAddress } from '../proxy/upstream-path.js';
-import { notificationsSchema } from '../notify/config.js';
-import { backupField, healthCheckField } from '../health/config.js';
-import { DEFAULT_MAX_ATTEMPTS } from '../health/retry.js';
-import { DEFAULT_RETRY_BUDGET } from '../health/retry-budget.js';
+import { checkCidr } from '../engines/node/client-address.js';
+import { checkServerAddress } from '../engines/node/upstream-path.js';
+import { notificationsSchema } from '../control/notify/config.js';
+import { backupField, healthCheckField } from '../control/health/config.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../control/health/retry.js';
+import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
 import { limitsSchema } from './limits.js';
 import { isHttpUrl, noDuplicates, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 

@@ -1,9 +1,9 @@
-import type { AlgorithmName } from '../balancer/algorithms.js';
-import { Pool } from '../balancer/pool.js';
-import type { AlgorithmOptions, PickRequest, SelectorDeps } from '../balancer/selector.js';
-import { createUpstream, type Upstream, type UpstreamOptions, type UpstreamState } from '../balancer/upstream.js';
-import type { HealthTarget } from '../health/checker.js';
-import { SlowStart } from '../health/slow-start.js';
+import type { AlgorithmName } from './selection/algorithms.js';
+import { Pool } from './selection/pool.js';
+import type { AlgorithmOptions, PickRequest, SelectorDeps } from './selection/selector.js';
+import { createUpstream, type Upstream, type UpstreamOptions, type UpstreamState } from './selection/upstream.js';
+import type { HealthTarget } from './health/checker.js';
+import { SlowStart } from './health/slow-start.js';
 import type { Clock } from '../util/clock.js';
 
 /** What an operator made of a server: `active` (normal), `draining` (no new requests), `disabled` (maintenance). */

@@ -1,7 +1,7 @@
 // The one table of upstream errors: for each error code, the status the client gets, the reason
 // logs and passive health see, and how it failed as far as a retry goes.
-import type { FailureKind } from '../health/retry.js';
-import { localResourceCode } from '../proxy/local-errors.js';
+import type { FailureKind } from './health/retry.js';
+import { localResourceCode } from '../engines/node/local-errors.js';
 
 /** Why a proxied request failed, as the client sees it. */
 export interface UpstreamFailure {
@@ -12,7 +12,7 @@ export interface UpstreamFailure {
   readonly status: 502 | 503 | 504;
   /** Short cause for logs and passive health checks, e.g. "ECONNREFUSED". */
   readonly reason: string;
-  /** How it failed as far as a retry is concerned (health/retry.ts decides from this). */
+  /** How it failed as far as a retry is concerned (control/health/retry.ts decides from this). */
   readonly kind: FailureKind;
   /** Set for the balancer's own resource errors (EMFILE...): no server is blamed or retried. */
   readonly local?: string;

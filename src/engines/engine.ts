@@ -2,11 +2,11 @@
 // An engine asks the control plane for a server, reports how each attempt ended, and keeps its
 // own per-server resources (connection pools) keyed by the server.
 import type { AddressInfo } from 'node:net';
-import type { PickRequest } from '../balancer/selector.js';
-import type { Upstream } from '../balancer/upstream.js';
+import type { PickRequest } from '../control/selection/selector.js';
+import type { Upstream } from '../control/selection/upstream.js';
 import type { Config } from '../config/load.js';
-import type { FailureCause } from '../health/passive.js';
-import type { RetryDecision, RetryInput } from '../health/retry.js';
+import type { FailureCause } from '../control/health/passive.js';
+import type { RetryDecision, RetryInput } from '../control/health/retry.js';
 
 /** How one attempt on a server ended, as the engine reports it. */
 export interface AttemptOutcome {

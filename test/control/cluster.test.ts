@@ -1,13 +1,13 @@
 // The control plane on a fake clock: operator actions, reload carry-over, one writer of state.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Upstream } from '../../src/balancer/upstream.js';
+import type { Upstream } from '../../src/control/selection/upstream.js';
 import { parseConfig, type Config } from '../../src/config/load.js';
 import { Cluster } from '../../src/control/cluster.js';
 import type { ServerSpec, UpstreamSource } from '../../src/control/sources/source.js';
-import type { HealthEvent } from '../../src/health/events.js';
-import type { ProbeResult } from '../../src/health/probe.js';
-import { clientAddress, testDeps } from '../balancer/helpers.js';
+import type { HealthEvent } from '../../src/control/health/events.js';
+import type { ProbeResult } from '../../src/control/health/probe.js';
+import { clientAddress, testDeps } from './selection/helpers.js';
 import { FakeClock } from '../helpers/clock.js';
 import { recordingLogger } from '../helpers/logger.js';
 

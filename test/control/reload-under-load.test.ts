@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { WebhookBody } from '../../src/notify/payload.js';
+import type { WebhookBody } from '../../src/control/notify/payload.js';
 import { backends, closeAll, get, servedBy, startBalancer } from '../helpers/cluster.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
-import { startReceiver } from '../notify/helpers.js';
+import { startReceiver } from './notify/helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

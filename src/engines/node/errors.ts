@@ -1,0 +1,38 @@
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** Errors are classified by the one table in control/upstream-errors.ts. */
+export { classifyUpstreamError, type UpstreamFailure } from '../../control/upstream-errors.js';
+
+/** Sends a short plain-text error reply, unless a response has already started. */
+export function sendError(res: ServerResponse, status: number, detail: string, retryAfterSeconds?: number): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = `${status} ${STATUS_CODES[status] ?? 'Error'}: ${detail}\n`;
+  const headers: Record<string, string | number> = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  };
+  if (retryAfterSeconds !== undefined) headers['retry-after'] = retryAfterSeconds;
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+/**
+ * Answers on a raw socket (no ServerResponse: upgrades, CONNECT, unparsable requests) with a
+ * short plain-text error and closes it; `headers` adds e.g. Retry-After or Allow.
+ */
+export function endSocketWithError(socket: Duplex, status: number, detail = '', headers: Record<string, string | number> = {}): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = detail === '' ? '' : `${status} ${STATUS_CODES[status] ?? 'Error'}: ${detail}\n`;
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  if (body !== '') head += 'content-type: text/plain; charset=utf-8\r\n';
+  socket.end(`${head}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}

@@ -1,0 +1,241 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Upstream } from '../../control/selection/upstream.js';
+import type { Config } from '../../config/load.js';
+import { formatHostPort } from '../../config/listen.js';
+import { RESERVED_FDS, softFdLimit } from '../../config/limits.js';
+import type { ControlPlane, Engine } from '../engine.js';
+import { BalancerError } from '../../util/errors.js';
+import type { Logger } from '../../util/logger.js';
+import { ConnectionCap } from './connection-limits.js';
+import { DataRateSweep } from './data-rate.js';
+import { endSocketWithError, sendError } from './errors.js';
+import { Forwarder } from './forwarder.js';
+import { ThrottledLog } from './local-errors.js';
+import { ClientConnection } from './pipeline.js';
+import { checkRequestHead } from './request-head.js';
+
+/** The status for a request node:http could not parse or did not get in time. */
+function clientErrorStatus(code: string | undefined): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+/** What a reload changed, for the log. */
+export interface ReloadReport {
+  /** Settings that need a restart and were kept as they were. */
+  readonly kept: readonly string[];
+}
+
+/**
+ * The node:http engine: an HTTP/1.1 listener whose requests go, through the Forwarder, to the
+ * servers the control plane picks. A reload changes the control plane's servers under it
+ * without dropping a connection.
+ */
+export class NodeEngine implements Engine {
+  private readonly server: Server;
+  // Sockets whose request waits for an upstream: the client-side idle timeout must not cut them.
+  private readonly awaitingUpstream = new WeakSet<Socket>();
+  private readonly forwarder: Forwarder;
+  private config: Config;
+  private listening = false;
+  // Each client connection's request queue (pipelining), and those with a request in progress.
+  private readonly connections = new WeakMap<Socket, ClientConnection>();
+  private readonly busy = new Set<ClientConnection>();
+  private readonly cap: ConnectionCap;
+  private readonly rates: DataRateSweep;
+  private readonly slowHeads = new ThrottledLog();
+  // Header lines allowed: fixed for the listener's life, as node's parsers keep maxHeaders + 1.
+  private readonly maxHeaders: number;
+  private closing: Promise<void> | undefined;
+
+  /** Builds the engine over `cluster` (does not listen yet). */
+  constructor(
+    private readonly cluster: ControlPlane,
+    private readonly log: Logger,
+  ) {
+    this.config = cluster.config;
+    const config = this.config;
+    this.forwarder = new Forwarder(cluster, log, this.awaitingUpstream);
+    const headMs = config.timeouts.requestHeadMs;
+    this.server = createServer(
+      {
+        keepAliveTimeout: 5000,
+        // No deadline for a whole request (uploads may be long; data rates cover them), but one for
+        // its head: node checks it every connectionsCheckingInterval, so check often enough that
+        // timeouts.requestHead holds to about a second (node's default looks every 30 s).
+        requestTimeout: 0,
+        headersTimeout: headMs,
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headMs / 4))),
+      },
+      this.onRequest,
+    );
+    // Keep one header line more than allowed, so a request over the limit can be told and refused.
+    this.maxHeaders = config.limits.maxHeaders;
+    this.server.maxHeadersCount = this.maxHeaders + 1;
+    this.cap = new ConnectionCap(this.server, config.limits, log);
+    this.server.on('connection', (socket: Socket) => {
+      this.connections.set(socket, new ClientConnection(socket, this.startRequest, this.onBusy));
+    });
+    this.rates = new DataRateSweep(this.busy, () => ({ body: this.config.limits.minRequestBodyRate, response: this.config.limits.minResponseRate }), log);
+    this.server.timeout = config.timeouts.idleMs;
+    this.server.on('timeout', (socket: Socket) => {
+      if (!this.awaitingUpstream.has(socket)) socket.destroy();
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const refusal = checkRequestHead(req, this.maxHeaders);
+      // A pipelined upgrade waits for the responses owed before it, so none is cut into the tunnel.
+      const c = this.connections.get(socket as Socket);
+      const go = (): void => {
+        if (refusal !== undefined) endSocketWithError(socket, refusal.status, refusal.detail);
+        else this.forwarder.upgrade(req, socket, head);
+      };
+      if (c === undefined) go();
+      else c.whenAnswered(go);
+    });
+    // A reverse proxy opens no tunnels to arbitrary hosts.
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      endSocketWithError(socket, 405, '', { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' });
+    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // Malformed requests get a 4xx on their own connection; everyone else is unaffected.
+      if (err.code === 'ECONNRESET') {
+        socket.destroy();
+        return;
+      }
+      // Data after a `Connection: close` request: the response to that request closes the connection.
+      if (err.code === 'HPE_CLOSED_CONNECTION') return;
+      // A connection that never sent a byte (a browser's preconnect) is closed without a log line.
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && (socket as Socket).bytesRead > 0) {
+        const client = (socket as Socket).remoteAddress;
+        this.slowHeads.note('head', this.log, (count, seconds) => [
+          { client, count },
+          `request head too slow: client ${client} sent no complete request head within ${this.config.timeouts.requestHeadMs / 1000} s; answered 408` +
+            (count > 1 ? ` (${count} such in the last ${seconds} s)` : ''),
+        ]);
+      }
+      // Requests parsed before the bad one are answered first, in order (pipelining).
+      const status = clientErrorStatus(err.code);
+      const c = this.connections.get(socket as Socket);
+      if (c === undefined) endSocketWithError(socket, status);
+      else c.failAfterQueue(() => endSocketWithError(socket, status));
+    });
+  }
+
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    let c = this.connections.get(req.socket);
+    if (c === undefined) {
+      c = new ClientConnection(req.socket, this.startRequest, this.onBusy);
+      this.connections.set(req.socket, c);
+    }
+    c.push(req, res);
+  };
+
+  // The connection's next request, now that the one before it has been answered.
+  private readonly startRequest = (c: ClientConnection, req: IncomingMessage, res: ServerResponse): void => {
+    const refusal = checkRequestHead(req, this.maxHeaders);
+    if (refusal !== undefined) {
+      c.last();
+      req.resume();
+      res.shouldKeepAlive = false;
+      sendError(res, refusal.status, refusal.detail);
+      return;
+    }
+    this.forwarder.handle(req, res);
+  };
+
+  private readonly onBusy = (c: ClientConnection, busy: boolean): void => {
+    if (busy) this.busy.add(c);
+    else this.busy.delete(c);
+  };
+
+  /** Starts listening on the config's address (port 0 picks a free port). */
+  async listen(): Promise<AddressInfo> {
+    const { host, port } = this.config.listen;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(new BalancerError('E_LISTEN', `cannot listen on ${this.config.addr}: ${err.code ?? err.message}`));
+      };
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        this.listening = true;
+        const { limits } = this.config;
+        this.log.info(
+          { maxConnections: limits.maxConnections, fdLimit: limits.maxConnectionsDerived ? softFdLimit() : undefined },
+          limits.maxConnectionsDerived
+            ? `up to ${limits.maxConnections} client connections (limits.maxConnections from the fd limit ${softFdLimit()}: (limit - ${RESERVED_FDS}) / 2)`
+            : `up to ${limits.maxConnections} client connections (limits.maxConnections)`,
+        );
+        resolve();
+      });
+    });
+    return this.address();
+  }
+
+  /**
+   * Puts the engine settings of a new, already validated config in force (the control plane has
+   * applied the rest). The listen address, the idle timeout and the header limit of the listener
+   * need a restart; they are kept and reported.
+   */
+  apply(config: Config): ReloadReport {
+    const old = this.config;
+    const kept: string[] = [];
+    if (config.addr !== old.addr) kept.push(`addr (still ${old.addr})`);
+    if (config.timeouts.idleMs !== old.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.timeouts.idleMs / 1000} s)`);
+    if (config.limits.maxHeaders !== this.maxHeaders) kept.push(`limits.maxHeaders (still ${this.maxHeaders})`);
+    this.config = { ...config, addr: old.addr, listen: old.listen, timeouts: { ...config.timeouts, idleMs: old.timeouts.idleMs } };
+    this.forwarder.apply(config);
+    // These limits are read per connection or request, so a reload puts them in force for new ones.
+    this.server.headersTimeout = config.timeouts.requestHeadMs;
+    this.cap.apply(config.limits);
+    return { kept };
+  }
+
+  /** A server left: its connection pool closes once its requests finish. */
+  serverLeft(u: Upstream): void {
+    this.forwarder.serverLeft(u);
+  }
+
+  /** Listening and not closing. */
+  ready(): boolean {
+    return this.listening && this.closing === undefined;
+  }
+
+  /** The bound address. */
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Base URL clients use, e.g. "http://127.0.0.1:8000". */
+  url(): string {
+    const a = this.address();
+    const host = a.address === '::' || a.address === '0.0.0.0' ? 'localhost' : a.address;
+    return `http://${formatHostPort(host, a.port)}`;
+  }
+
+  /**
+   * Graceful stop: stop accepting, let in-flight requests finish within the shutdown
+   * grace period, then cut what is left and close the upstream pools.
+   */
+  close(graceMs = this.config.timeouts.shutdownMs): Promise<void> {
+    this.closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeIdleConnections();
+      // Keep-alive connections become idle as their last response ends; close them as they do.
+      const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
+      const timer = setTimeout(() => {
+        this.forwarder.cut(); // requests still upstream are ours to cut: no server is blamed
+        this.server.closeAllConnections();
+      }, graceMs);
+      await closed;
+      this.rates.stop();
+      clearInterval(sweep);
+      clearTimeout(timer);
+      await this.forwarder.stop('destroy');
+    })();
+    return this.closing;
+  }
+}

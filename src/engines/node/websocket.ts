@@ -1,0 +1,94 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Upstream } from '../../control/selection/upstream.js';
+import { classifyUpstreamError, endSocketWithError, type UpstreamFailure } from './errors.js';
+import { upstreamHeaders } from './headers.js';
+
+/** Settings a tunnel needs. */
+export interface TunnelOptions {
+  /** The connection's peer address. */
+  readonly peer: string;
+  /** The peer is a trusted proxy. */
+  readonly trusted: boolean;
+  /** The port the peer connected to. */
+  readonly port: number;
+  /** "http" or "https": how the peer reached the balancer. */
+  readonly proto: string;
+  /** Path and query to request upstream (origin-form, joined to the server's path prefix). */
+  readonly path: string;
+  /** Host from an absolute-form target, replacing the client's Host header. */
+  readonly host?: string;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+/** Serialises a status line and headers for a raw socket. */
+function head(statusLine: string, rawHeaders: readonly string[]): string {
+  let s = `${statusLine}\r\n`;
+  for (let i = 0; i < rawHeaders.length; i += 2) s += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+  return `${s}\r\n`;
+}
+
+/**
+ * Tunnels an HTTP Upgrade (WebSocket) request to `u`: replays the handshake upstream,
+ * relays the 101 answer, then pipes bytes both ways until either side closes.
+ * Calls `done` once, when the tunnel has ended (with the failure if the handshake failed).
+ */
+export function tunnelUpgrade(
+  req: IncomingMessage,
+  socket: Duplex,
+  clientHead: Buffer,
+  u: Upstream,
+  opts: TunnelOptions,
+  done: (failure: UpstreamFailure | undefined) => void,
+): void {
+  let ended = false;
+  const end = (failure: UpstreamFailure | undefined): void => {
+    if (ended) return;
+    ended = true;
+    done(failure);
+  };
+  const send = u.url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const out = send({
+    protocol: u.url.protocol,
+    hostname: u.url.hostname.replace(/^\[|\]$/g, ''),
+    port: u.url.port,
+    method: req.method,
+    path: opts.path,
+    headers: upstreamHeaders(req, { ...opts, keepUpgrade: true }),
+    agent: false,
+    timeout: opts.connectTimeoutMs,
+  });
+  socket.on('error', () => out.destroy());
+  out.on('timeout', () => out.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
+  out.on('error', (err) => {
+    const failure = classifyUpstreamError(err);
+    endSocketWithError(socket, failure.status, failure.reason);
+    end(failure);
+  });
+  // The backend refused to switch protocols: relay its answer as-is and close.
+  out.on('response', (res) => {
+    socket.write(head(`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`, res.rawHeaders));
+    res.pipe(socket);
+    res.on('end', () => end(undefined));
+  });
+  out.on('upgrade', (res, upstreamSocket, upstreamHead) => {
+    out.setTimeout(0);
+    upstreamSocket.setTimeout(opts.idleTimeoutMs, () => upstreamSocket.destroy());
+    socket.write(head(`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`, res.rawHeaders));
+    if (upstreamHead.length > 0) socket.write(upstreamHead);
+    if (clientHead.length > 0) upstreamSocket.write(clientHead);
+    upstreamSocket.pipe(socket);
+    socket.pipe(upstreamSocket);
+    const close = (): void => {
+      upstreamSocket.destroy();
+      socket.destroy();
+      end(undefined);
+    };
+    upstreamSocket.on('error', close);
+    upstreamSocket.on('close', close);
+    socket.on('close', close);
+  });
+  out.end();
+}
