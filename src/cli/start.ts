@@ -3,7 +3,6 @@ import type { LevelWithSilent } from 'pino';
 import { ConfigError, configWarnings, loadConfig, type Config } from '../config/load.js';
 import { formatHostPort } from '../config/listen.js';
 import { Cluster } from '../control/cluster.js';
-import { Reloader } from '../control/reload.js';
 import { watchConfigFile } from '../control/watch.js';
 import { DEFAULT_CLOSE_DEADLINE_MS } from '../control/notify/notifier.js';
 import { NodeEngine } from '../engines/node/node-engine.js';
@@ -89,7 +88,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   for (const w of configWarnings(config)) log.warn({ warning: w }, w);
   const testServers = opts.withTestServers ? await testServersFor(config, log) : [];
   if (opts.watch && config.file === FLAGS_LABEL) usageError('--watch watches a config file; it cannot be combined with --from/--to');
-  const cluster = new Cluster(config, { log });
+  const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL });
   const balancer = new NodeEngine(cluster, log);
   cluster.attach(balancer);
   let bound: AddressInfo;
@@ -138,14 +137,8 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  const reloader = new Reloader(cluster, log);
-  const reload = (trigger: string): void => {
-    if (config.file === FLAGS_LABEL) {
-      log.warn(`${trigger}: nothing to reload (started from --from/--to flags, not a config file)`);
-      return;
-    }
-    void reloader.reload(trigger);
-  };
+  // One reload for signals, --watch and the admin API; a bad file changes nothing.
+  const reload = (trigger: string): void => void cluster.reload(trigger);
   process.on('SIGHUP', () => (attached ? stop('SIGHUP (the terminal closed)') : reload('SIGHUP')));
   process.on(RELOAD_SIGNAL, () => reload(RELOAD_SIGNAL));
   // A half-written file fails validation and changes nothing; the write that completes it reloads.

@@ -34,6 +34,8 @@ export interface ClusterOptions {
   readonly sources?: SourceFactory;
   /** Reads and validates a config file (default `loadConfig`). */
   readonly load?: (file: string) => Config;
+  /** The config came from command-line flags, not a file: there is nothing to reload. */
+  readonly fileless?: boolean;
 }
 
 // Per server (keyed by address): what outlives reloads besides ServerStates' record.
@@ -78,6 +80,8 @@ export class Cluster implements AdminControl, ControlPlane {
   private readonly load: (file: string) => Config;
   private started = false;
   private stopped = false;
+  // The reload in progress (reloads run one after another).
+  private reloading: Promise<void> = Promise.resolve();
 
   /** Builds the control plane of `config`; nothing runs until `start()`. */
   constructor(config: Config, private readonly o: ClusterOptions) {
@@ -196,19 +200,45 @@ export class Cluster implements AdminControl, ControlPlane {
     return changes;
   }
 
-  /** One reload for every trigger (signals, --watch, the admin API): load the file, validate, apply; a bad file changes nothing. */
-  async reload(): Promise<ReloadOutcome> {
+  /**
+   * The one reload, whatever asks for it (SIGHUP/SIGUSR2, --watch, the admin API): reads the
+   * config file, validates it, applies it to the control plane and every engine, and logs the
+   * outcome (`trigger` says who asked). A bad file changes nothing and every problem is logged and
+   * returned. Reloads never overlap: one asked for during another runs after it.
+   */
+  reload(trigger = 'admin API'): Promise<ReloadOutcome> {
+    const run = this.reloading.then(() => this.reloadNow(trigger));
+    this.reloading = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private reloadNow(trigger: string): ReloadOutcome {
     const file = this.cfg.file;
+    if (this.o.fileless === true) {
+      const problem = 'nothing to reload: started from --from/--to flags, not a config file';
+      this.log.warn({ trigger }, `${trigger}: ${problem}`);
+      return { ok: false, problems: [problem] };
+    }
     let next: Config;
     try {
       next = this.load(file);
     } catch (e) {
       const problems = e instanceof ConfigError ? e.problems : [String(e)];
+      for (const p of problems) this.log.error({ problem: p, trigger }, `reload rejected, still serving the previous config: ${p}`);
       return { ok: false, problems };
     }
     for (const w of configWarnings(next)) this.log.warn({ warning: w }, w);
     const changes = this.apply(next);
     const kept = this.engines.flatMap((x) => x.apply(next).kept);
+    this.log.info(
+      { algorithm: next.algorithm, servers: next.servers.map((s) => s.addr), changes, kept, signal: trigger },
+      `reloaded ${file} (${trigger}): ${next.algorithm} over ${countOf(next.servers.length, 'server')}` +
+        `${changes.length > 0 ? `; changed: ${changes.join(', ')}` : '; nothing changed'}` +
+        `${kept.length > 0 ? `; needs a restart to change: ${kept.join(', ')}` : ''}`,
+    );
     return { ok: true, changes, kept };
   }
 

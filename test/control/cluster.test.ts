@@ -1,8 +1,11 @@
 // The control plane on a fake clock: operator actions, reload carry-over, one writer of state.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Upstream } from '../../src/control/selection/upstream.js';
-import { parseConfig, type Config } from '../../src/config/load.js';
+import { loadConfig, parseConfig, type Config } from '../../src/config/load.js';
 import { Cluster } from '../../src/control/cluster.js';
 import type { ServerSpec, UpstreamSource } from '../../src/control/sources/source.js';
 import type { HealthEvent } from '../../src/control/health/events.js';
@@ -250,6 +253,29 @@ test('sources: the cluster merges what every source reports; a server that leave
   // A reload that keeps the source keeps it running (and its servers); one without it stops it.
   cluster.apply(config);
   assert.equal(started, 1, 'the running source is kept (a new instance of the same source is not started)');
+  assert.deepEqual(cluster.servers().map((s) => s.addr), [A, B]);
+  await cluster.stop(0);
+});
+
+test('reload(): a bad file keeps the config in force and returns every problem; a good one returns what changed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cluster-reload-'));
+  const file = join(dir, 'balancer.json');
+  const write = (o: object) => writeFileSync(file, JSON.stringify({ addr: '127.0.0.1:0', healthCheck: { enabled: false }, ...o }));
+  write({ servers: [{ addr: A }] });
+  const log = recordingLogger();
+  const cluster = new Cluster(loadConfig(file), { log, clock: new FakeClock(), deps: testDeps() });
+  cluster.attach({ serverLeft: () => undefined, apply: () => ({ kept: ['addr (still 127.0.0.1:0)'] }), ready: () => true });
+  write({ servers: [{ addr: 'localhost:9' }, { addr: B, weight: -1 }] });
+  const bad = await cluster.reload('test');
+  assert.equal(bad.ok, false);
+  assert.equal(!bad.ok && bad.problems.length, 2, 'every problem');
+  assert.ok(log.entries.some((l) => l.msg.startsWith('reload rejected, still serving the previous config: ')));
+  assert.deepEqual(cluster.servers().map((s) => s.addr), [A]);
+  write({ algorithm: 'least-connections', servers: [{ addr: A }, { addr: B }] });
+  // Two at once run one after the other; the second finds nothing to change.
+  const [good, again] = await Promise.all([cluster.reload('test'), cluster.reload('test')]);
+  assert.deepEqual(good, { ok: true, changes: ['algorithm round-robin -> least-connections', `+ ${B}`], kept: ['addr (still 127.0.0.1:0)'] });
+  assert.deepEqual(again, { ok: true, changes: [], kept: ['addr (still 127.0.0.1:0)'] });
   assert.deepEqual(cluster.servers().map((s) => s.addr), [A, B]);
   await cluster.stop(0);
 });
