@@ -4,10 +4,9 @@
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { ALGORITHM_NAMES, SELECTORS } from '../src/control/selection/algorithms.js';
 import type { PickRequest, Selector, SelectorDeps } from '../src/control/selection/selector.js';
-import { Upstream } from '../src/control/selection/upstream.js';
+import { createUpstream, type Upstream, type UpstreamState } from '../src/control/selection/upstream.js';
 // Seeded PRNG, so runs are comparable; shared with the tests (dev-only code, kept out of src/).
 import { mulberry32 } from '../test/control/selection/helpers.js';
-import { st, testUpstream } from '../test/control/selection/helpers.js';
 
 const SIZES = [4, 64, 1024];
 // Requests kept in flight, so the load-aware algorithms see real, changing in-flight counts.
@@ -19,11 +18,14 @@ const REQUESTS: PickRequest[] = Array.from({ length: 4096 }, (_, i) => ({
   clientAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
 }));
 
+// The bench plays the control plane: it keeps each server's state record, by index (no lookup
+// in the timed loop).
+let STATES: UpstreamState[] = [];
+
 function makeServers(n: number): Upstream[] {
-  return Array.from(
-    { length: n },
-    (_, i) => testUpstream(`http://10.1.${i >> 8}.${i & 255}:8080`, { weight: 1 + (i % 4), index: i }),
-  );
+  const made = Array.from({ length: n }, (_, i) => createUpstream(`http://10.1.${i >> 8}.${i & 255}:8080`, { weight: 1 + (i % 4), index: i }));
+  STATES = made.map((m) => m.state);
+  return made.map((m) => m.upstream);
 }
 
 // Runs `iterations` picks; each pick first finishes the oldest of CONCURRENCY in-flight requests.
@@ -32,13 +34,13 @@ function run(sel: Selector, ring: (Upstream | undefined)[], clock: { t: number }
     const slot = i % CONCURRENCY;
     const old = ring[slot];
     if (old !== undefined) {
-      st(old).inflight--;
+      (STATES[old.index] as UpstreamState).inflight--;
       sel.onEnd?.(old, 5 + (old.index % 7) * 3, false);
     }
     clock.t += 0.05;
     const u = sel.select(REQUESTS[i & 4095] as PickRequest);
     if (u !== undefined) {
-      st(u).inflight++;
+      (STATES[u.index] as UpstreamState).inflight++;
       sel.onStart?.(u);
     }
     ring[slot] = u;
@@ -127,8 +129,8 @@ function usPerUpdate(change: 'availability' | 'weight'): (name: string, n: numbe
     const t0 = process.hrtime.bigint();
     for (let r = 0; r < reps; r++) {
       const s = servers[r % n] as Upstream;
-      if (change === 'weight') st(s).weightFactor = s.weightFactor === 1 ? 0.5 : 1;
-      else st(s).available = !s.available;
+      if (change === 'weight') (STATES[s.index] as UpstreamState).weightFactor = s.weightFactor === 1 ? 0.5 : 1;
+      else (STATES[s.index] as UpstreamState).available = !s.available;
       sel.update(servers.filter((x) => x.available));
     }
     return Number(process.hrtime.bigint() - t0) / 1e3 / reps;
