@@ -312,7 +312,8 @@ export class Cluster implements AdminControl, ControlPlane {
       this.byUpstream.set(upstream, e);
       this.health.add(upstream);
     } else if (this.states.isLeaving(e.upstream)) {
-      // Back before its last requests finished: watched again.
+      // Back before its last requests finished: health starts over (as for a new server), operator state stays.
+      this.states.setHealthy(e.upstream, true);
       this.health.add(e.upstream);
     }
     e.source = spec.source;

@@ -279,3 +279,26 @@ test('reload(): a bad file keeps the config in force and returns every problem; 
   assert.deepEqual(cluster.servers().map((s) => s.addr), [A, B]);
   await cluster.stop(0);
 });
+
+test('a server removed while down and added back before its requests finished starts its health over', async () => {
+  const both = configOf({ algorithm: 'round-robin', servers: [{ addr: A }, { addr: B }] });
+  const onlyB = configOf({ algorithm: 'round-robin', servers: [{ addr: B }] });
+  const h = harness(both);
+  h.cluster.start();
+  await h.clock.advance(0);
+  let held: Upstream | undefined;
+  while (held?.addr !== A) held = h.cluster.pick({ clientAddress: '' });
+  h.down.add(A);
+  await h.clock.advance(30_000);
+  assert.equal(h.byAddr(A)?.state, 'down');
+  h.cluster.apply(onlyB);
+  assert.equal(h.byAddr(A)?.state, 'draining');
+  h.down.delete(A);
+  h.cluster.apply(both);
+  await h.clock.advance(30_000);
+  assert.equal(h.byAddr(A)?.state, 'up');
+  assert.ok(h.picks(10).includes(A));
+  h.cluster.attemptEnded(held, 1, { status: 200 });
+  assert.equal(h.byAddr(A)?.inflight, 0);
+  await h.cluster.stop(0);
+});
