@@ -12,6 +12,7 @@ import { substituteEnv, type Env } from '../notify/env.js';
 import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
 import { configSchema, type ConfigFile } from './schema.js';
+import { adminSchema, resolveAdmin, type AdminConfig } from './admin.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -47,6 +48,8 @@ export interface Config {
   readonly retries: { readonly attempts: number; readonly budget: RetryBudgetOptions };
   /** Where health events are sent. */
   readonly notifications: readonly NotifierConfig[];
+  /** The admin API listener; undefined when off. */
+  readonly admin: AdminConfig | undefined;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -89,6 +92,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     healthCheck: configSchema.shape.healthCheck.unwrap() as unknown as z.ZodObject,
     'healthCheck.passive': healthCheckSchema.shape.passive.unwrap() as unknown as z.ZodObject,
     retries: configSchema.shape.retries.unwrap(),
+    admin: adminSchema.unwrap(),
   };
   const key = path.filter((p) => typeof p === 'string').join('.');
   const shape = shapes[key];
@@ -147,6 +151,7 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
       budget: { ...DEFAULT_RETRY_BUDGET, ratio: file.retries.budget, minPerSecond: file.retries.minPerSecond },
     },
     notifications: resolveNotifications(file.notifications),
+    admin: resolveAdmin(file.admin),
   };
 }
 
