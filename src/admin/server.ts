@@ -81,16 +81,28 @@ function methodNotAllowed(method: string, allow: string): ApiError {
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) throw new ApiError(413, 'E_ADMIN_TOO_LARGE', `the body is ${declared} bytes; the admin API takes at most ${MAX_BODY_BYTES}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new ApiError(413, 'E_ADMIN_TOO_LARGE', `the body is over ${MAX_BODY_BYTES} bytes, the most the admin API takes`);
-    chunks.push(chunk);
-  }
-  if (size === 0) return undefined;
+  // Not `for await`: leaving it early destroys the request and its socket, and the 413 could not be sent.
+  const text = await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.off('data', onData);
+        // The rest is not read; the answer closes the connection.
+        req.pause();
+        reject(new ApiError(413, 'E_ADMIN_TOO_LARGE', `the body is over ${MAX_BODY_BYTES} bytes, the most the admin API takes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
+  if (text === '') return undefined;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(text);
   } catch (e) {
     throw new ApiError(400, 'E_ADMIN_BAD_REQUEST', `the body is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
@@ -186,8 +198,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const throttle = new LogThrottle(undefined, 10_000);
   let guard = createGuard({ token: opts.token, host: listen.host, port: listen.port });
 
-  const refuse = (req: IncomingMessage, res: ServerResponse, r: Refusal | ApiError, path: string): void => {
-    const remote = req.socket.remoteAddress ?? 'unknown';
+  const refuse = (req: IncomingMessage, res: ServerResponse, r: Refusal | ApiError, path: string, remote: string): void => {
     const fields = { code: r.code, remote, method: req.method, path, reason: r.message };
     // One line per cause and client per 10 s: a script hammering a wrong token must not flood the log.
     throttle.note(
@@ -211,6 +222,8 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
       const method = req.method ?? 'GET';
+      // Read now: the socket is detached from the request once the answer is sent.
+      const remote = req.socket.remoteAddress ?? 'unknown';
       // Probes for containers and Kubernetes: no auth, nothing to leak.
       if (path === '/healthz' || path === '/readyz') {
         if (method !== 'GET' && method !== 'HEAD') return sendError(res, methodNotAllowed(method, 'GET, HEAD'));
@@ -226,7 +239,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       if (refusal !== undefined) {
         // The body of a refused request is not read; close so it is not taken for the next request.
         res.setHeader('connection', 'close');
-        return refuse(req, res, refusal, path);
+        return refuse(req, res, refusal, path, remote);
       }
       route(req, res, path, control).catch((e: unknown) => {
         if (res.headersSent) {
@@ -235,7 +248,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         }
         if (e instanceof ApiError) {
           if (e.status === 413) res.setHeader('connection', 'close');
-          if (e.status === 401 || e.status === 403 || e.status === 413) return refuse(req, res, e, path);
+          if (e.status === 401 || e.status === 403 || e.status === 413) return refuse(req, res, e, path, remote);
           return sendError(res, e);
         }
         log.error({ err: e instanceof Error ? e.message : String(e), method, path }, `admin API ${method} ${path} failed`);
