@@ -11,8 +11,8 @@ import { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from '../health/retry-b
 import { substituteEnv, type Env } from '../notify/env.js';
 import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
-import { configSchema, type ConfigFile } from './schema.js';
 import { adminSchema, resolveAdmin, type AdminConfig } from './admin.js';
+import { configSchema, type ConfigFile } from './schema.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -91,8 +91,8 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     algorithmOptions: configSchema.shape.algorithmOptions.unwrap(),
     healthCheck: configSchema.shape.healthCheck.unwrap() as unknown as z.ZodObject,
     'healthCheck.passive': healthCheckSchema.shape.passive.unwrap() as unknown as z.ZodObject,
-    retries: configSchema.shape.retries.unwrap(),
     admin: adminSchema.unwrap(),
+    retries: configSchema.shape.retries.unwrap(),
   };
   const key = path.filter((p) => typeof p === 'string').join('.');
   const shape = shapes[key];
