@@ -95,7 +95,8 @@ export function createGuard(opts: GuardOptions): Guard {
     }
 
     const site = h['sec-fetch-site'];
-    if (site === 'cross-site' || site === 'same-site') {
+    // Includes, not equals: repeated headers arrive joined ("same-origin, cross-site").
+    if (site !== undefined && (site.includes('cross-site') || site.includes('same-site'))) {
       return {
         status: 403,
         code: 'E_ADMIN_FORBIDDEN_ORIGIN',

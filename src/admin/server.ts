@@ -32,6 +32,8 @@ export interface AdminServerOptions {
   readonly token: string | undefined;
   readonly control: AdminControl;
   readonly log: LogSink;
+  /** Deadlines in ms (defaults: head 5 s, whole request 10 s); tests shorten them. */
+  readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number };
 }
 
 /** A running admin listener. */
@@ -197,6 +199,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const { control, log } = opts;
   const throttle = new LogThrottle(undefined, 10_000);
   let guard = createGuard({ token: opts.token, host: listen.host, port: listen.port });
+  const headersMs = opts.timeouts?.headersMs ?? HEADERS_TIMEOUT_MS;
 
   const refuse = (req: IncomingMessage, res: ServerResponse, r: Refusal | ApiError, path: string, remote: string): void => {
     const fields = { code: r.code, remote, method: req.method, path, reason: r.message };
@@ -212,8 +215,10 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
 
   const server = createServer(
     {
-      headersTimeout: HEADERS_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
+      headersTimeout: headersMs,
+      requestTimeout: Math.max(headersMs, opts.timeouts?.requestMs ?? REQUEST_TIMEOUT_MS),
+      // Node checks these deadlines on this interval (30 s by default, far beyond them).
+      connectionsCheckingInterval: Math.min(1000, headersMs),
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       maxHeaderSize: MAX_HEADER_BYTES,
     },
@@ -257,9 +262,11 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     },
   );
   server.maxConnections = MAX_CONNECTIONS;
-  server.on('clientError', (_err, socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed heads, oversized headers and timeouts: answer if the socket still can, then close.
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    const status =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     else socket.destroy();
   });
 

@@ -66,6 +66,8 @@ const rows: Row[] = [
   { name: 'an https Origin of the admin address', opts: withToken, method: 'POST', headers: { host: '127.0.0.1:9901', origin: 'https://127.0.0.1:9901', ...auth }, code: 'E_ADMIN_FORBIDDEN_ORIGIN' },
   { name: 'Sec-Fetch-Site: cross-site', opts: withToken, method: 'POST', headers: { host: '127.0.0.1:9901', 'sec-fetch-site': 'cross-site', ...auth }, code: 'E_ADMIN_FORBIDDEN_ORIGIN', status: 403 },
   { name: 'Sec-Fetch-Site: same-site (another port of localhost)', opts: withToken, method: 'GET', headers: { host: '127.0.0.1:9901', 'sec-fetch-site': 'same-site', ...auth }, code: 'E_ADMIN_FORBIDDEN_ORIGIN' },
+  { name: 'Sec-Fetch-Site repeated, one of them cross-site', opts: withToken, method: 'GET', headers: { host: '127.0.0.1:9901', 'sec-fetch-site': 'same-origin, cross-site', ...auth }, code: 'E_ADMIN_FORBIDDEN_ORIGIN' },
+  { name: 'Origin repeated (joined by node), one of them foreign', opts: withToken, method: 'POST', headers: { host: '127.0.0.1:9901', origin: 'http://127.0.0.1:9901, http://evil.example', ...auth }, code: 'E_ADMIN_FORBIDDEN_ORIGIN' },
   { name: 'Sec-Fetch-Site: same-origin', opts: withToken, method: 'GET', headers: { host: '127.0.0.1:9901', 'sec-fetch-site': 'same-origin', ...auth }, code: undefined },
   { name: 'Sec-Fetch-Site: none (typed in the address bar)', opts: readOnly, method: 'GET', headers: { host: '127.0.0.1:9901', 'sec-fetch-site': 'none' }, code: undefined },
   { name: 'a cross-site request is refused even with the token', opts: withToken, method: 'GET', headers: { host: '127.0.0.1:9901', 'sec-fetch-site': 'cross-site', ...auth }, code: 'E_ADMIN_FORBIDDEN_ORIGIN' },

@@ -281,6 +281,27 @@ test('refusals are logged at most once per cause and client per interval, with a
   assert.ok(summary !== undefined, `a summary line counts the other 19: ${JSON.stringify(rec.entries.map((e) => e.msg))}`);
 });
 
+test('a client that sends its request head too slowly is cut with 408; others are served meanwhile', async () => {
+  const s = await startAdminServer({ addr: '127.0.0.1:0', token: TOKEN, control, log, timeouts: { headersMs: 300, requestMs: 600 } });
+  try {
+    const u = new URL(s.url);
+    const slow = connect(Number(u.port), u.hostname);
+    slow.setEncoding('latin1');
+    let got = '';
+    slow.on('data', (d: string) => (got += d));
+    const closed = new Promise<void>((resolve) => slow.on('close', () => resolve()));
+    slow.write(`GET /api/servers HTTP/1.1\r\nHost: ${u.host}\r\n`); // and never the end of the head
+    assert.equal((await call(s.url, '/api/servers')).status, 200);
+    await closed;
+    assert.match(got, /^HTTP\/1\.1 408 /);
+    // An oversized head is refused, not buffered.
+    const big = await raw(s.url, `GET /api/servers HTTP/1.1\r\nHost: ${u.host}\r\nX-Pad: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
+    assert.match(big, /^HTTP\/1\.1 431 /);
+  } finally {
+    await s.close();
+  }
+});
+
 test('startAdminServer: a taken port is E_LISTEN naming the address', async () => {
   const addr = `127.0.0.1:${port(admin.url)}`;
   await assert.rejects(startAdminServer({ addr, token: TOKEN, control, log }), (e: Error & { code?: string }) => {
