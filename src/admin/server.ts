@@ -286,9 +286,10 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   guard = createGuard({ token: opts.token, host: listen.host, port: bound });
   const wildcard = listen.host === undefined || listen.host === '0.0.0.0' || listen.host === '::';
   const url = `http://${formatHostPort(wildcard ? '127.0.0.1' : listen.host ?? '127.0.0.1', bound)}`;
+  // Not "listening on" with an `addr` field: that line is the proxy's, which scripts and tests read.
   log.info(
-    { addr: url, readOnly: opts.token === undefined },
-    `admin API listening on ${url}${opts.token === undefined ? ' (read-only: no token)' : ''}`,
+    { admin: url, readOnly: opts.token === undefined },
+    `admin API at ${url}${opts.token === undefined ? ' (read-only: no token)' : ''}`,
   );
 
   let closing: Promise<void> | undefined;

@@ -64,6 +64,15 @@ test('GET /api/servers lists servers and sources, no-store, JSON', async () => {
   assert.deepEqual((r.json.sources as { id: string }[]).map((s) => s.id), ['config']);
 });
 
+test('the start line names the admin URL (field admin) and says read-only; never "listening on", which is the proxy\'s line', () => {
+  const lines = log.entries.filter((e) => e.obj.admin !== undefined);
+  const ro = lines.find((e) => e.obj.admin === readOnly.url);
+  const rw = lines.find((e) => e.obj.admin === admin.url);
+  assert.match(ro?.msg ?? '', /^admin API at http:\/\/127\.0\.0\.1:\d+ \(read-only: no token\)$/);
+  assert.match(rw?.msg ?? '', /^admin API at http:\/\/127\.0\.0\.1:\d+$/);
+  assert.ok(!log.entries.some((e) => e.msg.includes(' listening on ') || 'addr' in e.obj));
+});
+
 test('GET /api/servers/NAME answers one server; names are URL-decoded', async () => {
   const c = new FakeControl();
   const { view } = await import('./fake-control.js');
