@@ -240,7 +240,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         req.resume();
         return sendError(res, new ApiError(404, 'E_ADMIN_NOT_FOUND', `no endpoint ${path} (the admin API is under /api/; probes: /healthz, /readyz)`));
       }
-      const refusal = guard(req as { method: string; headers: IncomingMessage['headers'] });
+      const refusal = guard({ method, headers: req.headers });
       if (refusal !== undefined) {
         // The body of a refused request is not read; close so it is not taken for the next request.
         res.setHeader('connection', 'close');
