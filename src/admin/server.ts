@@ -40,6 +40,8 @@ export interface AdminServerOptions {
 export interface AdminServer {
   /** Base URL to reach it, e.g. "http://127.0.0.1:9901" (loopback when bound to every interface). */
   readonly url: string;
+  /** Takes a new token (a reload rotated it) for every request from now on; undefined makes the API read-only. */
+  setToken(token: string | undefined): void;
   /** Stops listening; running requests get a short grace, idle connections close at once. */
   close(): Promise<void>;
 }
@@ -293,8 +295,16 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   );
 
   let closing: Promise<void> | undefined;
+  let token = opts.token;
   return {
     url,
+    setToken: (next) => {
+      if (next === token) return;
+      const was = token === undefined ? 'read-only' : 'token';
+      token = next;
+      guard = createGuard({ token, host: listen.host, port: bound });
+      log.info({ admin: url, readOnly: token === undefined }, `admin API: new token in force${token === undefined ? ' (now read-only: no token)' : was === 'read-only' ? ' (writes now allowed)' : ''}`);
+    },
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

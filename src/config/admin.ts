@@ -68,3 +68,8 @@ export function resolveAdmin(file: AdminFile): AdminConfig | undefined {
   if (typeof listen === 'string') throw new Error('unreachable: schema accepted a bad admin address');
   return { addr: file.addr, listen, token: file.token };
 }
+
+/** True when a reload from `a` to `b` changes what needs a restart: the admin listener's address (or turning it on or off). */
+export function adminNeedsRestart(a: AdminConfig | undefined, b: AdminConfig | undefined): boolean {
+  return a?.addr !== b?.addr;
+}

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
+import { adminBaseUrl, urlForListenAddress } from '../../src/cli/admin-client.js';
 import { formatStatusTable } from '../../src/cli/status.js';
 import { CLI, writeConfig } from '../helpers/cluster.js';
 import { recordingLogger } from '../helpers/logger.js';
@@ -177,4 +178,17 @@ test('formatStatusTable: sources that are failing are shown under the table', ()
   ]);
   assert.match(out, /^source dns:api\.service\.test: failing since 2026-11-25 12:00:00Z: SERVFAIL \(keeping its last 2 servers\)$/m);
   assert.ok(!out.includes('source config'));
+});
+
+test('the CLI reaches an admin listen address from this machine; --admin takes a URL or host:port', () => {
+  assert.equal(urlForListenAddress('127.0.0.1:9901'), 'http://127.0.0.1:9901');
+  assert.equal(urlForListenAddress(':9901'), 'http://127.0.0.1:9901');
+  assert.equal(urlForListenAddress('0.0.0.0:9901'), 'http://127.0.0.1:9901');
+  assert.equal(urlForListenAddress('[::]:9901'), 'http://[::1]:9901');
+  assert.equal(urlForListenAddress('[::1]:9901'), 'http://[::1]:9901');
+  assert.equal(urlForListenAddress('127.0.0.1:0'), undefined, 'port 0 names no port to reach');
+  assert.equal(adminBaseUrl('127.0.0.1:9901'), 'http://127.0.0.1:9901');
+  assert.equal(adminBaseUrl('http://localhost:9901/'), 'http://localhost:9901');
+  assert.equal(adminBaseUrl('https://admin.example:9901'), undefined, 'the admin API is plain http');
+  assert.equal(adminBaseUrl('http://x:9901/?a=1'), undefined);
 });

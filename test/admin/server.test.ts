@@ -311,6 +311,22 @@ test('a client that sends its request head too slowly is cut with 408; others ar
   }
 });
 
+test('setToken: a rotated token is in force at once; the old one is refused; undefined makes it read-only', async () => {
+  const c = new FakeControl();
+  const s = await startAdminServer({ addr: '127.0.0.1:0', token: TOKEN, control: c, log });
+  try {
+    s.setToken('rotated-token-2');
+    assert.equal((await call(s.url, '/api/servers')).status, 401, 'the old token');
+    assert.equal((await call(s.url, '/api/servers', { token: 'rotated-token-2' })).status, 200);
+    s.setToken(undefined);
+    assert.equal((await call(s.url, '/api/servers', { token: null })).status, 200);
+    const w = await call(s.url, '/api/servers/a/drain', { method: 'POST', token: 'rotated-token-2' });
+    assert.equal(w.json.error?.code, 'E_ADMIN_READ_ONLY');
+  } finally {
+    await s.close();
+  }
+});
+
 test('startAdminServer: a taken port is E_LISTEN naming the address', async () => {
   const addr = `127.0.0.1:${port(admin.url)}`;
   await assert.rejects(startAdminServer({ addr, token: TOKEN, control, log }), (e: Error & { code?: string }) => {

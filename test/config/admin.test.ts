@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { isLoopbackHost } from '../../src/config/admin.js';
+import { adminNeedsRestart, isLoopbackHost } from '../../src/config/admin.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { CLI, writeConfig } from '../helpers/cluster.js';
 
@@ -71,4 +71,15 @@ test('isLoopbackHost', () => {
   const no = [undefined, '0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.com', '::2', 'localhost.example.com'];
   for (const h of yes) assert.equal(isLoopbackHost(h), true, h);
   for (const h of no) assert.equal(isLoopbackHost(h), false, String(h));
+});
+
+test('adminNeedsRestart: a new address or turning it on or off; not a new token', () => {
+  const a = parse({ addr: '127.0.0.1:9901', token: 'one' }).admin;
+  const sameAddrNewToken = parse({ addr: '127.0.0.1:9901', token: 'two' }).admin;
+  const moved = parse({ addr: '127.0.0.1:9902', token: 'one' }).admin;
+  assert.equal(adminNeedsRestart(a, sameAddrNewToken), false);
+  assert.equal(adminNeedsRestart(a, moved), true);
+  assert.equal(adminNeedsRestart(a, undefined), true);
+  assert.equal(adminNeedsRestart(undefined, a), true);
+  assert.equal(adminNeedsRestart(undefined, undefined), false);
 });
