@@ -5,6 +5,8 @@ import { LOG_LEVELS } from '../util/logger.js';
 import { EXIT_BAD_INPUT, usageError } from './exit.js';
 import { notifyTestCommand } from './notify-test.js';
 import { reloadCommand } from './reload.js';
+import { serverActionCommand, weightCommand } from './server-action.js';
+import { statusCommand } from './status.js';
 import { DEFAULT_CONFIG_FILE, startCommand } from './start.js';
 import { numberList, testServersCommand } from './test-servers.js';
 import { validateCommand } from './validate.js';
@@ -24,6 +26,20 @@ const positiveInt = (v: string): number => {
 };
 
 const collect = (v: string, previous: string[]): string[] => [...previous, v];
+
+const positiveNumber = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`"${v}" is not a positive number (fractions allowed, e.g. 2 or 0.5)`);
+  return n;
+};
+
+/** The options every admin API command takes. */
+function adminOptions(c: Command): Command {
+  return c
+    .option('-c, --config <file>', 'config file whose "admin" section says where the admin API is (default ./balancer.json)')
+    .option('--admin <url>', 'admin API URL, e.g. http://127.0.0.1:9901 (instead of the config)')
+    .option('--token <token>', 'admin API token (default: $BALANCER_ADMIN_TOKEN, then the config\'s admin.token)');
+}
 
 /** Builds the command-line interface. Usage errors exit 2 (see `main`). */
 export function buildCli(): Command {
@@ -58,12 +74,40 @@ export function buildCli(): Command {
     .argument('<file...>', 'config files')
     .action(validateCommand);
 
-  program
-    .command('reload')
-    .description('make a running balancer read its config file again (sends SIGUSR2); exit 0 when sent, 1 when no balancer runs')
-    .option('--pid-file <file>', 'the pid file the balancer was started with (balancer start --pid-file FILE)')
-    .option('--pid <n>', 'the process id of the balancer', positiveInt)
-    .action(reloadCommand);
+  adminOptions(
+    program
+      .command('reload')
+      .description(
+        'make a running balancer read its config file again: through the admin API (prints what changed, or every problem: exit 2), or by signal with --pid-file/--pid; exit 1 when it cannot be reached',
+      )
+      .option('--pid-file <file>', 'the pid file the balancer was started with (balancer start --pid-file FILE): send SIGUSR2')
+      .option('--pid <n>', 'the process id of the balancer: send SIGUSR2', positiveInt),
+  ).action(reloadCommand);
+
+  adminOptions(
+    program
+      .command('status')
+      .description('print the servers as the running balancer sees them (admin API); exit 1 when it cannot be reached')
+      .option('--json', 'print the admin API answer as JSON'),
+  ).action(statusCommand);
+
+  for (const [action, what] of [
+    ['drain', 'stop sending NAME new requests; those in flight finish (it stays health-checked)'],
+    ['disable', 'take NAME out for maintenance: no traffic, no health alerts'],
+    ['enable', 'bring NAME back after drain or disable (eased in by slow start)'],
+  ] as const) {
+    adminOptions(program.command(action).description(`${what}; admin API`).argument('<name>', 'server name (as balancer status shows it)')).action(
+      serverActionCommand(action),
+    );
+  }
+
+  adminOptions(
+    program
+      .command('weight')
+      .description("set NAME's weight until a reload changes it; admin API")
+      .argument('<name>', 'server name (as balancer status shows it)')
+      .argument('<weight>', 'positive number, fractions allowed', positiveNumber),
+  ).action(weightCommand);
 
   program
     .command('notify-test')

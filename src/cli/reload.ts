@@ -1,12 +1,48 @@
-import { die, EXIT_FAILURE, usageError } from './exit.js';
+import { callAdmin, errorOf, resolveAdminTarget, type AdminOptions, type AdminTarget } from './admin-client.js';
+import { die, EXIT_BAD_INPUT, EXIT_FAILURE, usageError } from './exit.js';
 import { looksLikeBalancer, readPidFile } from './pid-file.js';
 
 /** The signal that always reloads (HAProxy's master-worker reload signal); SIGHUP reloads only when detached. */
 export const RELOAD_SIGNAL = 'SIGUSR2';
 
-/** `balancer reload`: sends the reload signal to a running balancer found by pid file or pid. */
-export function reloadCommand(o: { pidFile?: string; pid?: number }): void {
-  if ((o.pidFile === undefined) === (o.pid === undefined)) usageError('reload needs one of --pid-file FILE or --pid N');
+/** Options of `balancer reload`. */
+export interface ReloadOptions extends AdminOptions {
+  pidFile?: string;
+  pid?: number;
+}
+
+/**
+ * `balancer reload`: through the admin API (`--admin URL`, or a config with an admin listener),
+ * which answers what changed or every problem; or by signal to a balancer found by pid file or pid.
+ */
+export async function reloadCommand(o: ReloadOptions): Promise<void> {
+  const bySignal = o.pidFile !== undefined || o.pid !== undefined;
+  if (bySignal && o.admin !== undefined) usageError('reload takes --admin URL or --pid-file/--pid, not both');
+  if (!bySignal) {
+    const target = resolveAdminTarget(o, false);
+    if (target === undefined) {
+      usageError(`reload needs an admin API (--admin URL, or "admin" in the config, default ./balancer.json) or one of --pid-file FILE or --pid N`);
+    }
+    return reloadByApi(target);
+  }
+  signalReload(o);
+}
+
+async function reloadByApi(target: AdminTarget): Promise<void> {
+  // A reload may probe new servers and rebuild notifiers: give it longer than a read.
+  const { status, body } = await callAdmin(target, 'POST', '/api/reload', { timeoutMs: 30_000, accept: (s) => s === 400 });
+  if (status === 400) {
+    const err = errorOf(body);
+    for (const p of err?.problems ?? []) process.stderr.write(`${p}\n`);
+    die(`reload refused: ${err?.message ?? 'the config has problems'}`, EXIT_BAD_INPUT);
+  }
+  const { changes } = body as { changes: string[] };
+  if (changes.length === 0) process.stdout.write('reloaded: no changes\n');
+  else process.stdout.write(`reloaded:\n${changes.map((c) => `  ${c}\n`).join('')}`);
+}
+
+function signalReload(o: ReloadOptions): void {
+  if (o.pidFile !== undefined && o.pid !== undefined) usageError('reload needs one of --pid-file FILE or --pid N');
   let pid: number;
   let from: string;
   if (o.pid !== undefined) {

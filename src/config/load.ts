@@ -11,6 +11,7 @@ import { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from '../control/health
 import { substituteEnv, type Env } from '../control/notify/env.js';
 import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../control/notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
+import { adminSchema, resolveAdmin, type AdminConfig } from './admin.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { rateObject, resolveLimits, type Limits } from './limits.js';
 
@@ -52,6 +53,8 @@ export interface Config {
   readonly retries: { readonly attempts: number; readonly budget: RetryBudgetOptions };
   /** Where health events are sent. */
   readonly notifications: readonly NotifierConfig[];
+  /** The admin API listener; undefined when off. */
+  readonly admin: AdminConfig | undefined;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -93,6 +96,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     algorithmOptions: configSchema.shape.algorithmOptions.unwrap(),
     healthCheck: configSchema.shape.healthCheck.unwrap() as unknown as z.ZodObject,
     'healthCheck.passive': healthCheckSchema.shape.passive.unwrap() as unknown as z.ZodObject,
+    admin: adminSchema.unwrap(),
     retries: configSchema.shape.retries.unwrap(),
     limits: configSchema.shape.limits.unwrap(),
     'limits.minRequestBodyRate': rateObject,
@@ -157,6 +161,7 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
       budget: { ...DEFAULT_RETRY_BUDGET, ratio: file.retries.budget, minPerSecond: file.retries.minPerSecond },
     },
     notifications: resolveNotifications(file.notifications),
+    admin: resolveAdmin(file.admin),
   };
 }
 

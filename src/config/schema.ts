@@ -4,6 +4,7 @@ import { parseListenAddress } from './listen.js';
 import { checkCidr } from '../engines/node/client-address.js';
 import { checkServerAddress } from '../engines/node/upstream-path.js';
 import { notificationsSchema } from '../control/notify/config.js';
+import { adminSchema } from './admin.js';
 import { backupField, healthCheckField } from '../control/health/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../control/health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
@@ -131,6 +132,7 @@ export const configSchema = z
     retries: retriesSchema.prefault({}),
     limits: limitsSchema.prefault({}),
     notifications: notificationsSchema,
+    admin: adminSchema,
     servers: z
       .array(serverSchema)
       .min(1, { message: 'is empty (at least one server is required)' })

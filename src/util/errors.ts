@@ -67,8 +67,35 @@ export type NotifyErrorCode =
   /** The notifier was closed before the message could be sent. */
   | 'E_NOTIFY_CLOSED';
 
+/** Admin API refusals and errors (the `code` of its JSON error answers). */
+export type AdminErrorCode =
+  /** No `Authorization: Bearer` token, or the wrong one (401). */
+  | 'E_ADMIN_UNAUTHORIZED'
+  /** A write on an admin listener without a token, which is read-only (403). */
+  | 'E_ADMIN_READ_ONLY'
+  /** A cross-site `Origin` or `Sec-Fetch-Site: cross-site`: request forgery from a web page (403). */
+  | 'E_ADMIN_FORBIDDEN_ORIGIN'
+  /** A `Host` that is not the admin address or localhost: DNS rebinding (403). */
+  | 'E_ADMIN_BAD_HOST'
+  /** A write with a body that is not `Content-Type: application/json` (415). */
+  | 'E_ADMIN_CONTENT_TYPE'
+  /** The request body is larger than the admin API takes (413). */
+  | 'E_ADMIN_TOO_LARGE'
+  /** A body that is not the JSON the endpoint takes, or a bad name in the path (400). */
+  | 'E_ADMIN_BAD_REQUEST'
+  /** No server has that name (404; the answer lists the known ones). */
+  | 'E_ADMIN_UNKNOWN_SERVER'
+  /** No such endpoint (404). */
+  | 'E_ADMIN_NOT_FOUND'
+  /** The endpoint exists but not with this method (405, with Allow). */
+  | 'E_ADMIN_METHOD'
+  /** A reload found problems in the config file; the old config still serves (400). */
+  | 'E_ADMIN_RELOAD_INVALID'
+  /** The control plane failed to do what was asked (500). */
+  | 'E_ADMIN_INTERNAL';
+
 /** Every stable code. */
-export type ErrorCode = ConfigErrorCode | StartupErrorCode | HealthErrorCode | ProbeFailureCode | RetryRefusal | NotifyErrorCode;
+export type ErrorCode = ConfigErrorCode | StartupErrorCode | HealthErrorCode | ProbeFailureCode | RetryRefusal | NotifyErrorCode | AdminErrorCode;
 
 /** An error with a stable code; the base of every error the balancer throws on purpose. */
 export class BalancerError extends Error {
