@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type { LevelWithSilent } from 'pino';
 import { ConfigError, configWarnings, loadConfig, type Config } from '../config/load.js';
 import { formatHostPort } from '../config/listen.js';
+import { startAdminServer, type AdminServer } from '../admin/server.js';
+import { adminNeedsRestart } from '../config/admin.js';
 import { Cluster } from '../control/cluster.js';
 import { watchConfigFile } from '../control/watch.js';
 import { DEFAULT_CLOSE_DEADLINE_MS } from '../control/notify/notifier.js';
@@ -99,6 +101,32 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     fail(e);
   }
   cluster.start();
+  let admin: AdminServer | undefined;
+  if (config.admin !== undefined) {
+    try {
+      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log });
+    } catch (e) {
+      await balancer.close(0);
+      await cluster.stop(0);
+      await Promise.all(testServers.map((t) => t.close()));
+      fail(e);
+    }
+    const served = admin;
+    const startedWith = config.admin;
+    // The admin listener follows reloads: a new token at once; a new address needs a restart.
+    cluster.attach({
+      serverLeft: () => undefined,
+      ready: () => true,
+      apply: (next) => {
+        served.setToken(next.admin?.token);
+        return { kept: adminNeedsRestart(startedWith, next.admin) ? [`admin.addr (still ${startedWith.addr})`] : [] };
+      },
+    });
+    log.info(
+      { admin: served.url, readOnly: config.admin.token === undefined },
+      `admin API on ${served.url}${config.admin.token === undefined ? ' (read-only: no token set)' : ''}; try: balancer status --admin ${served.url}`,
+    );
+  }
   const removePidFile = opts.pidFile !== undefined ? writePidFile(opts.pidFile) : () => undefined;
   const attached = attachedToTerminal();
   const servers = countOf(config.servers.length, 'server');
@@ -124,6 +152,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     stopping = true;
     log.info(`${why}: finishing in-flight requests (up to ${config.timeouts.shutdownMs / 1000} s), then exiting`);
     watcher?.close();
+    void admin?.close();
     const graceMs = config.timeouts.shutdownMs;
     void balancer
       .close()

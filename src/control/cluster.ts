@@ -13,7 +13,7 @@ import { DEFAULT_CLOSE_DEADLINE_MS, Notifier } from './notify/notifier.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { countOf } from '../util/log-throttle.js';
 import type { LogSink } from '../util/logger.js';
-import { redactConfig } from './redact-config.js';
+import { redactConfig } from '../admin/redact.js';
 import { ServerStates, type OperatorState } from './server-states.js';
 import type { ServerSpec, SourceStatus, UpstreamSource } from './sources/source.js';
 import { StaticSource } from './sources/static.js';
@@ -374,7 +374,8 @@ export class Cluster implements AdminControl, ControlPlane {
 
   /** The config in force, secrets redacted. */
   redactedConfig(): unknown {
-    return redactConfig(this.cfg);
+    // Sets (passive.statuses) become arrays first: the result is JSON-ready.
+    return redactConfig(JSON.parse(JSON.stringify(this.cfg, setReplacer)));
   }
 
   /** Every attached engine accepts connections. */

@@ -1,5 +1,3 @@
-// PENDING until src/cli/start.ts starts the admin server (the Cluster integration): rename to
-// admin-live.test.ts then. Passed (5/5) on admin + core with that wiring, 2026-11-25.
 // Black-box: the admin API and its CLI on the real balancer (the real CLI as a process, real
 // backends): live operations under load, every refusal, the start-up refusal, reload, redaction.
 import assert from 'node:assert/strict';
