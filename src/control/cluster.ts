@@ -48,7 +48,7 @@ interface Entry {
   override: number | undefined;
   requests: number;
   failures: number;
-  // Clock time of the last operator action.
+  // Epoch ms of the last operator action (or of being added).
   operatorAt: number;
 }
 
@@ -307,7 +307,7 @@ export class Cluster implements AdminControl, ControlPlane {
     let e = this.entries.get(key);
     if (e === undefined) {
       const upstream = this.states.create(spec.addr, { name: spec.name, weight: spec.weight, backup: spec.backup });
-      e = { upstream, key, source: spec.source, sourceWeight: spec.weight, override: undefined, requests: 0, failures: 0, operatorAt: this.clock.now() };
+      e = { upstream, key, source: spec.source, sourceWeight: spec.weight, override: undefined, requests: 0, failures: 0, operatorAt: this.clock.epoch() };
       this.entries.set(key, e);
       this.byUpstream.set(upstream, e);
       this.health.add(upstream);
@@ -354,7 +354,7 @@ export class Cluster implements AdminControl, ControlPlane {
     const to = ACTIONS[action];
     const u = e.upstream;
     if (this.states.operator(u) !== to) {
-      e.operatorAt = this.clock.now();
+      e.operatorAt = this.clock.epoch();
       this.states.setOperator(u, to);
       const what = action === 'drain' ? `draining: no new requests, ${countOf(u.inflight, 'request')} in flight` : action === 'disable' ? 'disabled: no traffic, no health alerts' : 'enabled: back in rotation';
       this.log.info({ server: u.addr, name: u.name, action }, `server ${u.addr} ${what}`);
@@ -392,14 +392,13 @@ export class Cluster implements AdminControl, ControlPlane {
     const healthy = verdict?.healthy ?? this.states.healthy(u);
     const state = op === 'disabled' ? 'disabled' : op === 'draining' || leaving ? 'draining' : healthy ? 'up' : 'down';
     const healthSince = verdict?.since ?? 0;
-    const opSince = Math.round(this.clock.epoch() - (this.clock.now() - e.operatorAt));
     return {
       name: u.name,
       addr: e.key,
       state,
       healthy,
       reason: healthy ? undefined : verdict?.reason,
-      since: new Date(Math.max(healthSince, opSince)).toISOString(),
+      since: new Date(Math.max(healthSince, e.operatorAt)).toISOString(),
       weight: u.weight,
       effectiveWeight: u.available ? u.effectiveWeight : 0,
       inflight: u.inflight,

@@ -81,7 +81,7 @@ interface Entry {
   lastReason: string | undefined;
   // What health says: not held down by active checks and not ejected.
   healthy: boolean;
-  // Clock time of the last change of `healthy` (or of being added).
+  // Epoch ms of the last change of `healthy` (or of being added): stored, so every view agrees.
   changedAt: number;
   // A capped ejection is logged once until the server recovers or is ejected, not on every failure.
   cappedLogged: boolean;
@@ -128,7 +128,7 @@ export class HealthChecker {
     if (this.entries.has(u)) return;
     const { rise, fall } = this.settings.active;
     const state = new CheckState(rise, fall);
-    const e: Entry = { u, state, timer: undefined, probing: undefined, lastReason: undefined, healthy: true, changedAt: this.clock.now(), cappedLogged: false };
+    const e: Entry = { u, state, timer: undefined, probing: undefined, lastReason: undefined, healthy: true, changedAt: this.clock.epoch(), cappedLogged: false };
     this.entries.set(u, e);
     this.passive.add(u);
     if (this.started && !this.stopped && this.settings.active.enabled) this.runProbe(e);
@@ -167,12 +167,9 @@ export class HealthChecker {
   verdict(u: Upstream): { readonly healthy: boolean; readonly reason: string | undefined; readonly since: number } | undefined {
     const e = this.entries.get(u);
     if (e === undefined) return undefined;
-    return { healthy: e.healthy, reason: e.lastReason, since: this.toEpoch(e.changedAt) };
+    return { healthy: e.healthy, reason: e.lastReason, since: e.changedAt };
   }
 
-  private toEpoch(t: number): number {
-    return Math.round(this.clock.epoch() - (this.clock.now() - t));
-  }
 
   /** Probes every server now, then every interval (with jitter). Idempotent; throws E_HEALTH_STOPPED after `stop()`. */
   start(): void {
@@ -249,7 +246,7 @@ export class HealthChecker {
         backup: u.backup,
         available: u.available,
         healthy,
-        since: this.toEpoch(changedAt),
+        since: changedAt,
         weightFactor: u.weightFactor,
         inflight: u.inflight,
         active: {
@@ -369,7 +366,7 @@ export class HealthChecker {
     }
     e.lastReason = reason;
     e.healthy = available;
-    e.changedAt = this.clock.now();
+    e.changedAt = this.clock.epoch();
     this.target.setHealthy(u, available);
     // Taken out between probes (an ejection): its next probe comes within downInterval, not the
     // normal interval, so an ejection that a passing probe ends is short.
