@@ -16,10 +16,14 @@ import type { LogSink } from '../util/logger.js';
 import { redactConfig } from '../admin/redact.js';
 import { ServerStates, type OperatorState } from './server-states.js';
 import type { ServerSpec, SourceStatus, UpstreamSource } from './sources/source.js';
-import { StaticSource } from './sources/static.js';
+import { STATIC_SOURCE_ID, StaticSource } from './sources/static.js';
 
-/** Builds the upstream sources of a config besides its static list (DNS, ...); the seam for new kinds of source. */
-export type SourceFactory = (config: Config) => readonly UpstreamSource[];
+/**
+ * Builds the upstream sources of a config besides its static list (DNS, ...): the seam for new
+ * kinds of source. `previous` are the sources running now: return one of them to keep it running
+ * (and its last answer), a new instance to replace it.
+ */
+export type SourceFactory = (config: Config, previous: readonly UpstreamSource[]) => readonly UpstreamSource[];
 
 /** What a Cluster is built with; everything but the logger has a production default. */
 export interface ClusterOptions {
@@ -245,32 +249,27 @@ export class Cluster implements AdminControl, ControlPlane {
   // ---- Sources. ----
 
   private setSources(config: Config): void {
-    const next: UpstreamSource[] = [new StaticSource(config.servers), ...this.sourceFactory(config)];
-    const oldById = new Map(this.watched.map((s) => [s.id, s]));
-    const kept: UpstreamSource[] = [];
-    // A source of the same id keeps running (a DNS name still configured keeps its last answer).
-    for (const s of next) {
-      const prev = oldById.get(s.id);
-      if (prev !== undefined && s.id !== 'config') {
-        kept.push(prev);
-        oldById.delete(s.id);
-        if (s !== prev) void s.stop().catch(() => undefined); // never started
-      } else {
-        kept.push(s);
-      }
-    }
-    for (const [id, s] of oldById) {
-      this.reported.delete(id);
+    const previous = this.watched.filter((s) => s.id !== STATIC_SOURCE_ID);
+    const next: UpstreamSource[] = [new StaticSource(config.servers), ...this.sourceFactory(config, previous)];
+    const running = new Set(this.watched);
+    const wanted = new Set(next);
+    // Sources no longer wanted stop; what they reported goes unless a new source of the same id
+    // takes over (it keeps the last known set until it reports).
+    const nextIds = new Set(next.map((s) => s.id));
+    for (const s of this.watched) {
+      if (wanted.has(s)) continue;
+      if (!nextIds.has(s.id)) this.reported.delete(s.id);
       void s.stop().catch(() => undefined);
     }
-    this.watched = kept;
-    for (const s of kept) {
-      if (s.id === 'config' || !this.reported.has(s.id)) {
-        s.start((specs) => {
-          this.reported.set(s.id, specs);
-          if (this.watched.includes(s)) this.sync();
-        });
-      }
+    this.watched = next;
+    // The factory hands back a running source to keep it (a DNS name still configured the same way);
+    // a new instance starts.
+    for (const s of next) {
+      if (running.has(s)) continue;
+      s.start((specs) => {
+        this.reported.set(s.id, specs);
+        if (this.watched.includes(s)) this.sync();
+      });
     }
     this.sync();
   }

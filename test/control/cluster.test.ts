@@ -219,6 +219,7 @@ test('response-time averages survive a reload: least-response-time keeps preferr
 test('sources: the cluster merges what every source reports; a server that leaves its source drains, then goes', async () => {
   let report: ((specs: readonly ServerSpec[]) => void) | undefined;
   let started = 0;
+  let replace = false;
   const makeSource = (): UpstreamSource => ({
     id: 'dns:api.test',
     start: (onChange) => {
@@ -230,7 +231,7 @@ test('sources: the cluster merges what every source reports; a server that leave
   });
   const clock = new FakeClock();
   const config = configOf({ algorithm: 'round-robin', healthCheck: { enabled: false }, servers: [{ addr: A }] });
-  const cluster = new Cluster(config, { log: recordingLogger(), clock, deps: testDeps(), sources: () => [makeSource()] });
+  const cluster = new Cluster(config, { log: recordingLogger(), clock, deps: testDeps(), sources: (_c, previous) => [replace ? makeSource() : (previous[0] ?? makeSource())] });
   const left: string[] = [];
   cluster.attach({ serverLeft: (u) => void left.push(u.addr), apply: () => ({ kept: [] }), ready: () => true });
   cluster.start();
@@ -252,8 +253,15 @@ test('sources: the cluster merges what every source reports; a server that leave
   assert.deepEqual(left, [C]);
   // A reload that keeps the source keeps it running (and its servers); one without it stops it.
   cluster.apply(config);
-  assert.equal(started, 1, 'the running source is kept (a new instance of the same source is not started)');
+  assert.equal(started, 1, 'the factory handed back the running source: kept, not restarted');
   assert.deepEqual(cluster.servers().map((s) => s.addr), [A, B]);
+  // A new instance of the same source (its settings changed) replaces it; the last known set stays until it reports.
+  replace = true;
+  cluster.apply(config);
+  assert.equal(started, 2);
+  assert.deepEqual(cluster.servers().map((s) => s.addr), [A, B]);
+  report?.([spec(C)]);
+  assert.deepEqual(cluster.servers().filter((s) => s.state !== 'draining').map((s) => s.addr), [A, C]);
   await cluster.stop(0);
 });
 
