@@ -11,7 +11,10 @@ export type StateOf = (u: Upstream) => UpstreamState;
 export class Pool {
   /** Every configured server, in config order. */
   private members: readonly Upstream[];
-  private readonly selector: Selector;
+  private selector: Selector;
+  private readonly make: () => Selector;
+  // Every server the selector has been configured with (selectors may keep servers that left).
+  private readonly known = new Set<Upstream>();
   // What the selector chooses among now: available primaries, else available backups.
   private candidates: readonly Upstream[] = [];
 
@@ -28,8 +31,10 @@ export class Pool {
       throw new BalancerError('E_ALGORITHM_NOT_IMPLEMENTED', `algorithm "${algorithm}" is not implemented yet`);
     }
     this.members = servers;
-    this.selector = factory(deps, options);
+    this.make = () => factory(deps, options);
+    this.selector = this.make();
     this.selector.configure?.(servers);
+    for (const u of servers) this.known.add(u);
     this.refresh();
   }
 
@@ -44,6 +49,14 @@ export class Pool {
    */
   setServers(servers: readonly Upstream[]): void {
     this.members = servers;
+    for (const u of servers) this.known.add(u);
+    if (this.known.size > 2 * servers.length + 8) {
+      // Servers that left outnumber those that stay (DNS churn): start the algorithm over, so
+      // selectors that keep departed servers (ip-hash's table) do not grow without bound.
+      this.known.clear();
+      for (const u of servers) this.known.add(u);
+      this.selector = this.make();
+    }
     this.selector.configure?.(servers);
     this.refresh();
   }

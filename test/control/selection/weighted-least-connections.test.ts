@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Pool } from '../../../src/control/selection/pool.js';
 import type { Upstream } from '../../../src/control/selection/upstream.js';
 import { makeServers, req, testDeps } from './helpers.js';
 import { st, testPool } from './helpers.js';
