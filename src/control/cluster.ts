@@ -78,6 +78,8 @@ export class Cluster implements AdminControl, ControlPlane {
   private readonly entries = new Map<string, Entry>();
   private readonly byUpstream = new Map<Upstream, Entry>();
   private watched: UpstreamSource[] = [];
+  // Sources started (and not stopped).
+  private readonly live = new Set<UpstreamSource>();
   private readonly reported = new Map<string, readonly ServerSpec[]>();
   private readonly engines: EngineHooks[] = [];
   private readonly sourceFactory: SourceFactory;
@@ -121,6 +123,7 @@ export class Cluster implements AdminControl, ControlPlane {
   start(): void {
     if (this.started) return;
     this.started = true;
+    for (const s of this.watched) if (!this.live.has(s)) this.startSource(s);
     this.health.start();
   }
 
@@ -251,7 +254,7 @@ export class Cluster implements AdminControl, ControlPlane {
   private setSources(config: Config): void {
     const previous = this.watched.filter((s) => s.id !== STATIC_SOURCE_ID);
     const next: UpstreamSource[] = [new StaticSource(config.servers), ...this.sourceFactory(config, previous)];
-    const running = new Set(this.watched);
+    const running = this.live;
     const wanted = new Set(next);
     // Sources no longer wanted stop; what they reported goes unless a new source of the same id
     // takes over (it keeps the last known set until it reports).
@@ -259,19 +262,24 @@ export class Cluster implements AdminControl, ControlPlane {
     for (const s of this.watched) {
       if (wanted.has(s)) continue;
       if (!nextIds.has(s.id)) this.reported.delete(s.id);
+      this.live.delete(s);
       void s.stop().catch(() => undefined);
     }
     this.watched = next;
     // The factory hands back a running source to keep it (a DNS name still configured the same way);
-    // a new instance starts.
+    // a new instance starts (the config's list at once, the others once the cluster runs).
     for (const s of next) {
-      if (running.has(s)) continue;
-      s.start((specs) => {
-        this.reported.set(s.id, specs);
-        if (this.watched.includes(s)) this.sync();
-      });
+      if (!running.has(s) && (this.started || s.id === STATIC_SOURCE_ID)) this.startSource(s);
     }
     this.sync();
+  }
+
+  private startSource(s: UpstreamSource): void {
+    this.live.add(s);
+    s.start((specs) => {
+      this.reported.set(s.id, specs);
+      if (this.watched.includes(s)) this.sync();
+    });
   }
 
   // Merges what every source reports (first source wins an address) and brings the servers in line.
