@@ -11,7 +11,8 @@ import { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from '../health/retry-b
 import { substituteEnv, type Env } from '../notify/env.js';
 import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
-import { configSchema, type ConfigFile } from './schema.js';
+import { configSchema, serverSchema, type ConfigFile } from './schema.js';
+import { formatServerEntryIssue, resolveDiscovery, resolveDnsServers, type DiscoverySettings, type DnsServerConfig } from './discovery.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -40,7 +41,12 @@ export interface Config {
     readonly idleMs: number;
     readonly shutdownMs: number;
   };
+  /** Servers with an address (`addr` entries); may be empty when every entry is found in DNS. */
   readonly servers: readonly ServerConfig[];
+  /** Server entries found in DNS (`dns` and `srv` entries), for the discovery sources. */
+  readonly dnsServers: readonly DnsServerConfig[];
+  /** How DNS entries are looked up. */
+  readonly discovery: DiscoverySettings;
   /** Active and passive health checks, slow start. */
   readonly health: HealthSettings;
   /** Retries on another server. */
@@ -83,7 +89,7 @@ export function parseJson(text: string, label: string): unknown {
 function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
   const shapes: Record<string, z.ZodObject> = {
     '': configSchema,
-    servers: configSchema.shape.servers.element as unknown as z.ZodObject,
+    servers: serverSchema,
     timeouts: configSchema.shape.timeouts.unwrap(),
     algorithmOptions: configSchema.shape.algorithmOptions.unwrap(),
     healthCheck: configSchema.shape.healthCheck.unwrap() as unknown as z.ZodObject,
@@ -105,9 +111,16 @@ export function validateConfig(raw: unknown, label: string, env: Env = process.e
   const r = configSchema.safeParse(sub.value, { reportInput: true });
   if (r.success) return r.data;
   const problems = r.error.issues
-    .flatMap((i) => (i.path[0] === 'notifications' ? formatNotificationIssue(i, raw) : formatIssue(i, raw, allowedKeys)))
+    .flatMap((i) =>
+      i.path[0] === 'notifications'
+        ? formatNotificationIssue(i, raw)
+        : i.path[0] === 'servers' && i.path.length > 1
+          ? formatServerEntryIssue(i, raw, Object.keys(serverSchema.shape))
+          : formatIssue(i, raw, allowedKeys),
+    )
     .map((p) => `${label}: ${p}`);
-  throw new ConfigError('E_CONFIG_INVALID', problems);
+  // An entry of two kinds can fail in several ways that all read the same.
+  throw new ConfigError('E_CONFIG_INVALID', [...new Set(problems)]);
 }
 
 /** Turns a validated file into the runtime config. */
@@ -135,12 +148,9 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
       idleMs: toMs(file.timeouts.idle),
       shutdownMs: toMs(file.timeouts.shutdown),
     },
-    servers: file.servers.map((sv) => ({
-      addr: sv.addr,
-      name: sv.name,
-      weight: sv.weight ?? sv.weigth ?? 1,
-      backup: sv.backup ?? false,
-    })),
+    servers: file.servers.flatMap((sv) => ('addr' in sv ? [{ addr: sv.addr, name: sv.name, weight: sv.weight ?? sv.weigth ?? 1, backup: sv.backup ?? false }] : [])),
+    dnsServers: resolveDnsServers(file.servers),
+    discovery: resolveDiscovery(file.discovery),
     health: resolveHealthConfig(file.healthCheck, toMs(file.healthCheckDelay)),
     retries: {
       attempts: file.retries.attempts,
