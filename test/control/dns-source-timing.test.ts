@@ -241,12 +241,40 @@ describe('DNS source timing (fake clock, scripted resolver)', () => {
         dnsServers: [entry, { kind: 'srv', lookup: '_h._tcp.x.test', scheme: 'https', name: undefined, backup: true }],
         discovery: { resolvers: ['127.0.0.1:5353'], refreshMs: 1000 },
       },
-      { log: recordingLogger(), resolver },
+      { log: recordingLogger(), newResolver: () => resolver },
     );
     assert.deepEqual(
       sources.map((s) => s.id),
       ['dns:api.test', 'srv:_h._tcp.x.test'],
     );
     assert.deepEqual(sources[0]?.status(), { id: 'dns:api.test', ok: false, error: 'not looked up yet', since: sources[0]?.status().since, servers: 0 });
+  });
+
+  test('reload: an unchanged source is kept running; a changed one starts from the last set, which a DNS outage does not empty', async () => {
+    const clock = new FakeClock();
+    const { r, resolver } = scripted({ 'A:api.test': [a('10.0.0.1', 60)], 'AAAA:api.test': 'ENODATA', 'A:b.test': [a('10.0.0.9', 60)] });
+    const log = recordingLogger();
+    const other: DnsServerConfig = { ...entry, lookup: 'b.test' };
+    const first = sourcesFromConfig({ dnsServers: [entry, other], discovery: { resolvers: undefined, refreshMs: 30_000 } }, { log, clock, newResolver: () => resolver });
+    for (const s of first) s.start(() => undefined);
+    await clock.advance(0);
+    assert.deepEqual(first[0]?.servers().map((s) => s.addr), ['http://10.0.0.1:80']);
+
+    // DNS breaks, then a reload changes the port of api.test only.
+    r.answers['A:api.test'] = 'ESERVFAIL';
+    const changed: DnsServerConfig = { ...entry, port: 81 };
+    const next = sourcesFromConfig({ dnsServers: [changed, other], discovery: { resolvers: undefined, refreshMs: 30_000 } }, { log, clock, newResolver: () => resolver, previous: first });
+    assert.equal(next[1], first[1], 'b.test unchanged: the same running source');
+    assert.notEqual(next[0], first[0]);
+    await first[0]?.stop();
+    const reports: (readonly ServerSpec[])[] = [];
+    next[0]?.start((s) => reports.push(s));
+    await clock.advance(20_000);
+    assert.deepEqual(reports.map((set) => set.map((s) => s.addr)), [['http://10.0.0.1:80']], 'the last set, not an empty one');
+    assert.equal(next[0]?.status().ok, false);
+    r.answers['A:api.test'] = [a('10.0.0.1', 60)];
+    await clock.advance(5000);
+    assert.deepEqual(reports.at(-1)?.map((s) => s.addr), ['http://10.0.0.1:81']);
+    for (const s of next) await s.stop();
   });
 });

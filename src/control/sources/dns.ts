@@ -41,6 +41,26 @@ export interface DnsSourceDeps {
   readonly clock?: Clock;
   /** The source's own resolver (stop() cancels its queries); default: one from the settings. */
   readonly resolver?: DnsResolver;
+  /**
+   * Servers a previous source of the same name found (a reload that changed its settings):
+   * reported at start and kept while lookups fail, so a reload during a DNS outage empties nothing.
+   */
+  readonly lastKnown?: readonly ServerSpec[];
+}
+
+/** What `sourcesFromConfig` needs. */
+export interface DnsSourcesDeps {
+  readonly log: LogSink;
+  readonly clock?: Clock;
+  /** Makes each source's own resolver (tests); default: `createResolver`. */
+  readonly newResolver?: (settings: DiscoverySettings) => DnsResolver;
+  /** The sources of the config in force, on reload: unchanged ones are reused as they are. */
+  readonly previous?: readonly DnsSource[];
+}
+
+/** Identity of a source's whole configuration: equal keys look up the same way. */
+export function dnsSourceKey(entry: DnsServerConfig, settings: DiscoverySettings): string {
+  return JSON.stringify([entry, settings.resolvers ?? null, settings.refreshMs]);
 }
 
 /** A resolver asking `settings.resolvers`, or the system's (/etc/resolv.conf) when unset. */
@@ -50,12 +70,29 @@ export function createResolver(settings: DiscoverySettings): DnsResolver {
   return r;
 }
 
-/** The DNS sources of a config, one per `dns` or `srv` entry, in config order (not started). */
+/**
+ * The DNS sources of a config, one per `dns` or `srv` entry, in config order. On reload, pass
+ * the sources in force as `previous`: a source whose entry and settings did not change is
+ * returned as it is (running: its state and timers carry on; stop only the previous ones not
+ * returned); a changed one is a new source (not started) that starts from the last set the
+ * previous source of its id found. New sources are not started.
+ */
 export function sourcesFromConfig(
   config: { readonly dnsServers: readonly DnsServerConfig[]; readonly discovery: DiscoverySettings },
-  deps: DnsSourceDeps,
+  deps: DnsSourcesDeps,
 ): DnsSource[] {
-  return config.dnsServers.map((entry) => new DnsSource(entry, config.discovery, deps));
+  const previous = deps.previous ?? [];
+  return config.dnsServers.map((entry) => {
+    const same = previous.find((p) => p.key === dnsSourceKey(entry, config.discovery));
+    if (same !== undefined) return same;
+    const before = previous.find((p) => p.id === `${entry.kind}:${entry.lookup}`);
+    return new DnsSource(entry, config.discovery, {
+      log: deps.log,
+      ...(deps.clock !== undefined ? { clock: deps.clock } : {}),
+      ...(deps.newResolver !== undefined ? { resolver: deps.newResolver(config.discovery) } : {}),
+      ...(before !== undefined ? { lastKnown: before.servers() } : {}),
+    });
+  });
 }
 
 /** One lookup's outcome: the servers and the shortest TTL, or why it failed. */
@@ -93,6 +130,8 @@ function urlHost(address: string): string {
 export class DnsSource implements UpstreamSource {
   /** "dns:NAME" or "srv:NAME". */
   readonly id: string;
+  /** `dnsSourceKey` of its entry and settings. */
+  readonly key: string;
   private readonly clock: Clock;
   private readonly resolver: DnsResolver;
   private readonly log: LogSink;
@@ -110,6 +149,8 @@ export class DnsSource implements UpstreamSource {
   private timer: TimerHandle | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** The last set of a previous source of this name, reported at start. */
+  private readonly seed: readonly ServerSpec[] | undefined;
 
   /** A source for `entry`, looked up as `settings` say. */
   constructor(
@@ -118,16 +159,24 @@ export class DnsSource implements UpstreamSource {
     deps: DnsSourceDeps,
   ) {
     this.id = `${entry.kind}:${entry.lookup}`;
+    this.key = dnsSourceKey(entry, settings);
     this.clock = deps.clock ?? systemClock;
     this.resolver = deps.resolver ?? createResolver(settings);
     this.log = deps.log;
     this.since = this.clock.epoch();
+    this.seed = deps.lastKnown;
+  }
+
+  /** The servers it reports now (sorted by address). */
+  servers(): readonly ServerSpec[] {
+    return this.current;
   }
 
   /** Looks the name up now and then on every refresh; `onChange` gets the first set and every change. */
   start(onChange: (servers: readonly ServerSpec[]) => void): void {
     if (this.onChange !== undefined || this.stopped) throw new Error(`${this.id}: a DNS source starts once`);
     this.onChange = onChange;
+    if (this.seed !== undefined && this.seed.length > 0) this.report(this.seed.map((sv) => ({ ...sv, source: this.id })), false);
     this.refresh();
   }
 
@@ -198,8 +247,8 @@ export class DnsSource implements UpstreamSource {
     return Math.max(MIN_REFRESH_MS, Math.min(this.settings.refreshMs, RETRY_AFTER_FAILURE_MS));
   }
 
-  /** Reports `servers` when they differ from the last set reported (order aside). */
-  private report(servers: ServerSpec[]): void {
+  /** Reports `servers` when they differ from the last set reported (order aside); `announce` logs the change. */
+  private report(servers: ServerSpec[], announce = true): void {
     const sorted = [...servers].sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
     const key = JSON.stringify(sorted.map((s) => [s.addr, s.name, s.weight, s.backup]));
     if (key === this.currentKey) return;
@@ -209,7 +258,7 @@ export class DnsSource implements UpstreamSource {
     this.currentKey = key;
     this.current = sorted;
     this.since = this.clock.epoch();
-    if (!first || sorted.length > 0) {
+    if (announce && (!first || sorted.length > 0)) {
       const added = sorted.filter((s) => !before.has(s.addr)).map((s) => s.addr);
       const removed = [...before].filter((a) => !after.has(a));
       this.log.info(
