@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createSocket, type RemoteInfo } from 'node:dgram';
+import { Resolver } from 'node:dns/promises';
 import { after, before, describe, test } from 'node:test';
 import type { DiscoverySettings } from '../../src/config/discovery.js';
 import { createResolver, DnsSource, SRV_ZERO_WEIGHT, type DnsResolver } from '../../src/control/sources/dns.js';
@@ -42,6 +44,27 @@ function watch(dns: Dnsmasq, entry: ConstructorParameters<typeof DnsSource>[0]) 
   return { source, resolver, log, reports, addrs };
 }
 
+/** A UDP relay to dnsmasq that can start dropping every query, as a DNS server that stopped answering does. */
+async function droppingRelay(to: number) {
+  const front = createSocket('udp4');
+  const back = createSocket('udp4');
+  const waiting = new Map<number, RemoteInfo>();
+  const relay = { drop: false, port: 0, close: () => Promise.all([new Promise<void>((r) => front.close(() => r())), new Promise<void>((r) => back.close(() => r()))]) };
+  front.on('message', (msg, from) => {
+    if (relay.drop) return;
+    waiting.set(msg.readUInt16BE(0), from); // keyed by DNS query id
+    back.send(msg, to, '127.0.0.1');
+  });
+  back.on('message', (msg) => {
+    const from = waiting.get(msg.readUInt16BE(0));
+    if (from !== undefined) front.send(msg, from.port, from.address);
+  });
+  await new Promise<void>((r) => back.bind(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => front.bind(0, '127.0.0.1', () => r()));
+  relay.port = front.address().port;
+  return relay;
+}
+
 const api = { kind: 'dns', lookup: 'api.service.test', port: 8080, scheme: 'http', name: 'api', weight: 2, backup: false } as const;
 
 describe('DNS source against dnsmasq', () => {
@@ -79,9 +102,9 @@ describe('DNS source against dnsmasq', () => {
       ]);
       assert.equal(w.source.id, 'dns:api.service.test');
       assert.deepEqual({ ...w.source.status(), since: 0 }, { id: 'dns:api.service.test', ok: true, error: undefined, since: 0, servers: 2 });
-      // TTL 1 s, refresh 1 s: three more lookups, the same two addresses (in whatever order), no new report.
+      // TTL 1 s, refresh 1 s: two more lookups, the same two addresses (in whatever order), no new report.
       const seen = w.resolver.lookups;
-      await waitFor(() => w.resolver.lookups >= seen + 3, 'three more lookups');
+      await waitFor(() => w.resolver.lookups >= seen + 2, 'two more lookups');
       assert.equal(w.reports.length, 1);
       assert.deepEqual(w.log.entries.filter((e) => e.level === 'warn'), []);
     } finally {
@@ -172,6 +195,45 @@ describe('DNS source against dnsmasq', () => {
       assert.equal(w.reports.length, 1);
     } finally {
       await w.source.stop();
+    }
+  });
+
+  test('a DNS server that stops answering: the lookup times out, the last set stays, one log line; answers again: ok', async () => {
+    const relay = await droppingRelay(dns.port);
+    // A real c-ares resolver with a short timeout, so the test takes a second rather than six.
+    const real = new Resolver({ timeout: 300, tries: 1 });
+    real.setServers([`127.0.0.1:${relay.port}`]);
+    let lookups = 0;
+    const resolver: DnsResolver = {
+      resolve4: (n, o) => {
+        lookups++;
+        return real.resolve4(n, o);
+      },
+      resolve6: (n, o) => real.resolve6(n, o),
+      resolveSrv: (n) => real.resolveSrv(n),
+      cancel: () => real.cancel(),
+    };
+    const log = recordingLogger();
+    const source = new DnsSource(api, { resolvers: [`127.0.0.1:${relay.port}`], refreshMs: REFRESH_MS }, { log, resolver });
+    const reports: (readonly ServerSpec[])[] = [];
+    source.start((s) => reports.push(s));
+    try {
+      await waitFor(() => reports.length === 1, 'the first report');
+      relay.drop = true;
+      await waitFor(() => !source.status().ok, 'the timeout');
+      const seen = lookups;
+      await waitFor(() => lookups >= seen + 1, 'another lookup');
+      assert.equal(source.status().error, 'timed out (ETIMEOUT)');
+      assert.equal(source.status().servers, 2);
+      assert.equal(reports.length, 1);
+      assert.equal(log.entries.filter((e) => e.level === 'warn').length, 1);
+      relay.drop = false;
+      await waitFor(() => source.status().ok, 'the recovery');
+      assert.equal(log.entries.filter((e) => e.msg.includes('works again')).length, 1);
+      assert.equal(reports.length, 1);
+    } finally {
+      await source.stop();
+      await relay.close();
     }
   });
 

@@ -20,8 +20,9 @@ import type { ServerSpec, SourceStatus, UpstreamSource } from './source.js';
 export const MIN_REFRESH_MS = MIN_REFRESH_SECONDS * 1000;
 /** Longest wait before a failed lookup is tried again (shorter when `refresh` is). */
 export const RETRY_AFTER_FAILURE_MS = 5000;
-/** Per-try query timeout and tries (c-ares); a dead resolver costs at most a few seconds per lookup. */
+/** Per-try query timeout (c-ares); with QUERY_TRIES, a dead resolver costs a few seconds per lookup. */
 export const QUERY_TIMEOUT_MS = 2000;
+/** Tries per query, per resolver. */
 export const QUERY_TRIES = 2;
 /** Server weight for an SRV weight of 0 next to non-zero weights (RFC 2782: "a very small chance"). */
 export const SRV_ZERO_WEIGHT = 0.01;
