@@ -221,3 +221,13 @@ export function formatServerEntryIssue(issue: core.$ZodIssue, root: unknown, add
   }
   return formatIssue(issue, root, allowed);
 }
+
+/**
+ * What a valid discovery config probably gets wrong, each as `file: path: phrase`: a name of one
+ * label ("api") is looked up as written, with no search domains, so it almost never resolves.
+ */
+export function discoveryWarnings(file: string, entries: readonly DnsServerConfig[]): string[] {
+  return entries
+    .filter((e) => !e.lookup.replace(/\.$/, '').includes('.'))
+    .map((e) => `${file}: servers[].${e.kind}: "${e.lookup}" is a name of one label; DNS names are looked up as written, without search domains, so write the full name (e.g. "${e.lookup}.default.svc.cluster.local")`);
+}

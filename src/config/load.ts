@@ -12,7 +12,7 @@ import { substituteEnv, type Env } from '../notify/env.js';
 import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
 import { configSchema, serverSchema, type ConfigFile } from './schema.js';
-import { formatServerEntryIssue, resolveDiscovery, resolveDnsServers, type DiscoverySettings, type DnsServerConfig } from './discovery.js';
+import { discoveryWarnings, formatServerEntryIssue, resolveDiscovery, resolveDnsServers, type DiscoverySettings, type DnsServerConfig } from './discovery.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -173,6 +173,7 @@ export function configWarnings(config: Config): string[] {
       `${config.file}: servers[].weight: weights are set (${weights.join(', ')}) but ${config.algorithm} ignores them; algorithms that use weights: ${instead.join(', ')}`,
     );
   }
+  warnings.push(...discoveryWarnings(config.file, config.dnsServers));
   return warnings;
 }
 

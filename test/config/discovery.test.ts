@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { ConfigError, configWarnings, parseConfig } from '../../src/config/load.js';
 import { isDnsName, parseResolver } from '../../src/config/discovery.js';
 
 const parse = (config: unknown) => parseConfig(JSON.stringify(config), 'balancer.json');
@@ -88,6 +88,13 @@ describe('discovery config: good entries', () => {
 
   test('the same address twice is still refused among addr entries', () => {
     assert.throws(() => parse({ servers: [{ addr: 'http://a:1' }, dns(), { addr: 'http://a:1/' }] }), /servers\[2\]\.addr: "http:\/\/a:1\/" is a duplicate of servers\[0\]\.addr/);
+  });
+
+  test('a one-label name is a warning (no search domains), a full name is not', () => {
+    assert.deepEqual(configWarnings(parse({ servers: [dns(), { srv: '_http._tcp.api.service.test' }] })), []);
+    assert.deepEqual(configWarnings(parse({ servers: [dns({ dns: 'api' })] })), [
+      'balancer.json: servers[].dns: "api" is a name of one label; DNS names are looked up as written, without search domains, so write the full name (e.g. "api.default.svc.cluster.local")',
+    ]);
   });
 
   test('DNS names and resolver addresses', () => {
