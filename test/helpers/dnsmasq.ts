@@ -24,6 +24,19 @@ export type Hosts = Readonly<Record<string, readonly string[]>>;
 
 const BINARIES = ['/usr/sbin/dnsmasq', '/usr/bin/dnsmasq'];
 
+// Runs "$@" (dnsmasq), prints its pid, and kills it when stdin reaches its end (our end of the
+// pipe closed: this process exited or was killed). A background job's stdin is /dev/null, hence fd 3.
+const WATCHDOG = `exec 3<&0
+"$@" &
+pid=$!
+echo "dnsmasq-pid $pid"
+( while read -r _ <&3; do :; done; kill "$pid" 2>/dev/null ) &
+watcher=$!
+wait "$pid"
+status=$?
+kill "$watcher" 2>/dev/null
+exit "$status"`;
+
 function dnsmasqBinary(): string {
   const found = [process.env.DNSMASQ, ...BINARIES].find((b) => b !== undefined && b !== '' && existsSync(b));
   if (found === undefined) throw new Error('dnsmasq is not installed (Debian: apt-get install dnsmasq-base; or set DNSMASQ=/path/to/dnsmasq)');
@@ -52,6 +65,8 @@ async function freeDnsPort(): Promise<number> {
 /** A running dnsmasq; `resolver` is what `discovery.resolvers` takes. */
 export class Dnsmasq {
   private child: ChildProcess | undefined;
+  /** dnsmasq's own pid (the child is the watchdog shell). */
+  private pid: number | undefined;
   private log = '';
   private readonly dir = mkdtempSync(join(tmpdir(), 'balancer-dnsmasq-'));
   private readonly hostsFile = join(this.dir, 'hosts');
@@ -98,9 +113,12 @@ export class Dnsmasq {
     writeFileSync(this.hostsFile, `${lines.join('\n')}\n`);
   }
 
-  /** How many times dnsmasq has (re)read the hosts file so far. */
+  /** Where the running dnsmasq's output starts in `log`. */
+  private logStart = 0;
+
+  /** How many times the running dnsmasq has (re)read the hosts file so far. */
   private reads(): number {
-    return this.log.split('\n').filter((l) => l.includes(`read ${this.hostsFile}`)).length;
+    return this.log.slice(this.logStart).split('\n').filter((l) => l.includes(`read ${this.hostsFile}`)).length;
   }
 
   private async launch(): Promise<void> {
@@ -124,10 +142,19 @@ export class Dnsmasq {
       `--user=${userInfo().username}`,
       ...this.srv.map((s) => `--srv-host=${s.name},${s.target},${s.port},${s.priority},${s.weight}`),
     ];
-    const child = spawn(dnsmasqBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // dnsmasq runs under a small shell that stops it when its stdin (a pipe from this process)
+    // closes, so no dnsmasq outlives a test process that crashed or was killed.
+    const child = spawn('/bin/sh', ['-c', WATCHDOG, 'dnsmasq', dnsmasqBinary(), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
+    this.pid = undefined;
+    this.logStart = this.log.length;
+    // A test that forgets close() must not hang: nothing here keeps the process alive, and when
+    // it exits the pipe closes and the shell stops dnsmasq.
+    child.unref();
+    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
     const collect = (b: Buffer): void => {
       this.log += b.toString();
+      this.pid ??= Number(/^dnsmasq-pid (\d+)$/m.exec(this.log.slice(this.logStart))?.[1]) || undefined;
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
@@ -135,7 +162,7 @@ export class Dnsmasq {
     child.once('exit', () => {
       exited = true;
     });
-    await waitFor(() => exited || this.reads() > 0, 'dnsmasq to start', 10_000);
+    await waitFor(() => exited || (this.reads() > 0 && this.pid !== undefined), 'dnsmasq to start', 10_000);
     if (exited) throw new Error(`dnsmasq exited at start:\n${this.log}`);
   }
 
@@ -144,17 +171,21 @@ export class Dnsmasq {
     this.hosts = hosts;
     this.writeHosts();
     const before = this.reads();
-    this.child?.kill('SIGHUP');
+    if (this.pid !== undefined) process.kill(this.pid, 'SIGHUP');
     await waitFor(() => this.reads() > before, 'dnsmasq to reread its hosts file', 10_000);
   }
 
   /** Stops dnsmasq (SIGTERM) and waits for it to exit; the port is free afterwards. */
   async stop(): Promise<void> {
     const child = this.child;
+    const pid = this.pid;
     this.child = undefined;
+    this.pid = undefined;
     if (child !== undefined && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
+      // SIGTERM to dnsmasq itself; the shell exits with it (closing stdin is the fallback).
+      if (pid !== undefined) process.kill(pid, 'SIGTERM');
+      child.stdin?.end();
       await exited;
     }
   }
@@ -174,7 +205,13 @@ export class Dnsmasq {
 
   /** Kills every dnsmasq still running (a failed test must not leave one behind). */
   static killAll(): void {
-    for (const d of Dnsmasq.live) d.child?.kill('SIGKILL');
+    for (const d of Dnsmasq.live) {
+      try {
+        if (d.pid !== undefined) process.kill(d.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
   }
 }
 
