@@ -5,14 +5,14 @@ import type { AlgorithmOptions } from '../balancer/selector.js';
 import { BalancerError, type ConfigErrorCode } from '../util/errors.js';
 import { toMs } from './fields.js';
 import { formatIssue } from './format.js';
+import { discoveryWarnings, formatServerEntryIssue, resolveDiscovery, resolveDnsServers, type DiscoverySettings, type DnsServerConfig } from './discovery.js';
 import { findJsonError, lineColumn, looksLikeYaml, positionInMessage } from './json-errors.js';
 import { healthCheckSchema, resolveHealthConfig, type HealthSettings } from '../health/config.js';
 import { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from '../health/retry-budget.js';
 import { substituteEnv, type Env } from '../notify/env.js';
 import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
-import { configSchema, serverSchema, type ConfigFile } from './schema.js';
-import { discoveryWarnings, formatServerEntryIssue, resolveDiscovery, resolveDnsServers, type DiscoverySettings, type DnsServerConfig } from './discovery.js';
+import { configSchema, type ConfigFile } from './schema.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -41,18 +41,18 @@ export interface Config {
     readonly idleMs: number;
     readonly shutdownMs: number;
   };
-  /** Servers with an address (`addr` entries); may be empty when every entry is found in DNS. */
   readonly servers: readonly ServerConfig[];
-  /** Server entries found in DNS (`dns` and `srv` entries), for the discovery sources. */
-  readonly dnsServers: readonly DnsServerConfig[];
-  /** How DNS entries are looked up. */
-  readonly discovery: DiscoverySettings;
   /** Active and passive health checks, slow start. */
   readonly health: HealthSettings;
   /** Retries on another server. */
   readonly retries: { readonly attempts: number; readonly budget: RetryBudgetOptions };
   /** Where health events are sent. */
   readonly notifications: readonly NotifierConfig[];
+  // `servers` holds the `addr` entries only (it may be empty when every entry is found in DNS).
+  /** Server entries found in DNS (`dns` and `srv` entries), for the discovery sources. */
+  readonly dnsServers: readonly DnsServerConfig[];
+  /** How DNS entries are looked up. */
+  readonly discovery: DiscoverySettings;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -89,7 +89,7 @@ export function parseJson(text: string, label: string): unknown {
 function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
   const shapes: Record<string, z.ZodObject> = {
     '': configSchema,
-    servers: serverSchema,
+    servers: configSchema.shape.servers.element.options[0],
     timeouts: configSchema.shape.timeouts.unwrap(),
     algorithmOptions: configSchema.shape.algorithmOptions.unwrap(),
     healthCheck: configSchema.shape.healthCheck.unwrap() as unknown as z.ZodObject,
@@ -115,7 +115,7 @@ export function validateConfig(raw: unknown, label: string, env: Env = process.e
       i.path[0] === 'notifications'
         ? formatNotificationIssue(i, raw)
         : i.path[0] === 'servers' && i.path.length > 1
-          ? formatServerEntryIssue(i, raw, Object.keys(serverSchema.shape))
+          ? formatServerEntryIssue(i, raw, allowedKeys(['servers']))
           : formatIssue(i, raw, allowedKeys),
     )
     .map((p) => `${label}: ${p}`);
@@ -124,7 +124,9 @@ export function validateConfig(raw: unknown, label: string, env: Env = process.e
 }
 
 /** Turns a validated file into the runtime config. */
-export function resolveConfig(file: ConfigFile, path: string): Config {
+export function resolveConfig(input: ConfigFile, path: string): Config {
+  // `addr` entries are the static servers; `dns` and `srv` entries go to the discovery sources.
+  const file = { ...input, servers: input.servers.filter((s) => 'addr' in s) };
   const listen = parseListenAddress(file.addr);
   const algorithm = canonicalAlgorithm(file.algorithm);
   // Both were validated by the schema; these guards keep the types honest.
@@ -148,15 +150,20 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
       idleMs: toMs(file.timeouts.idle),
       shutdownMs: toMs(file.timeouts.shutdown),
     },
-    servers: file.servers.flatMap((sv) => ('addr' in sv ? [{ addr: sv.addr, name: sv.name, weight: sv.weight ?? sv.weigth ?? 1, backup: sv.backup ?? false }] : [])),
-    dnsServers: resolveDnsServers(file.servers),
-    discovery: resolveDiscovery(file.discovery),
+    servers: file.servers.map((sv) => ({
+      addr: sv.addr,
+      name: sv.name,
+      weight: sv.weight ?? sv.weigth ?? 1,
+      backup: sv.backup ?? false,
+    })),
     health: resolveHealthConfig(file.healthCheck, toMs(file.healthCheckDelay)),
     retries: {
       attempts: file.retries.attempts,
       budget: { ...DEFAULT_RETRY_BUDGET, ratio: file.retries.budget, minPerSecond: file.retries.minPerSecond },
     },
     notifications: resolveNotifications(file.notifications),
+    dnsServers: resolveDnsServers(input.servers),
+    discovery: resolveDiscovery(file.discovery),
   };
 }
 

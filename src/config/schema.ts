@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALGORITHM_NAMES, canonicalAlgorithm, selectorFactory } from '../balancer/algorithms.js';
 import { parseListenAddress } from './listen.js';
+import { discoverySchema, dnsServerSchema, noDuplicateServers, srvServerSchema } from './discovery.js';
 import { checkCidr } from '../proxy/client-address.js';
 import { checkServerAddress } from '../proxy/upstream-path.js';
 import { notificationsSchema } from '../notify/config.js';
@@ -8,7 +9,6 @@ import { backupField, healthCheckField } from '../health/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../health/retry-budget.js';
 import { isHttpUrl, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
-import { discoverySchema, dnsServerSchema, noDuplicateServers, srvServerSchema } from './discovery.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
 
