@@ -44,15 +44,15 @@ export interface Config {
   readonly servers: readonly ServerConfig[];
   /** Active and passive health checks, slow start. */
   readonly health: HealthSettings;
-  /** Retries on another server. */
-  readonly retries: { readonly attempts: number; readonly budget: RetryBudgetOptions };
-  /** Where health events are sent. */
-  readonly notifications: readonly NotifierConfig[];
   // `servers` holds the `addr` entries only (it may be empty when every entry is found in DNS).
   /** Server entries found in DNS (`dns` and `srv` entries), for the discovery sources. */
   readonly dnsServers: readonly DnsServerConfig[];
   /** How DNS entries are looked up. */
   readonly discovery: DiscoverySettings;
+  /** Retries on another server. */
+  readonly retries: { readonly attempts: number; readonly budget: RetryBudgetOptions };
+  /** Where health events are sent. */
+  readonly notifications: readonly NotifierConfig[];
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -157,13 +157,13 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
       backup: sv.backup ?? false,
     })),
     health: resolveHealthConfig(file.healthCheck, toMs(file.healthCheckDelay)),
+    dnsServers: resolveDnsServers(input.servers),
+    discovery: resolveDiscovery(file.discovery),
     retries: {
       attempts: file.retries.attempts,
       budget: { ...DEFAULT_RETRY_BUDGET, ratio: file.retries.budget, minPerSecond: file.retries.minPerSecond },
     },
     notifications: resolveNotifications(file.notifications),
-    dnsServers: resolveDnsServers(input.servers),
-    discovery: resolveDiscovery(file.discovery),
   };
 }
 
