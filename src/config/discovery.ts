@@ -151,11 +151,13 @@ export function resolveDiscovery(file: DiscoveryFile): DiscoverySettings {
 /** The DNS entries of a validated server list, in order (static `addr` entries are left to the caller). */
 export function resolveDnsServers(entries: readonly (DnsServerFile | SrvServerFile | { readonly addr: string })[]): DnsServerConfig[] {
   const out: DnsServerConfig[] = [];
+  // DNS names are case-insensitive and "name." is "name": one spelling, for stable ids and names.
+  const canonical = (name: string): string => name.toLowerCase().replace(/\.$/, '');
   for (const e of entries) {
     if ('dns' in e) {
-      out.push({ kind: 'dns', lookup: e.dns, port: e.port, scheme: e.scheme ?? 'http', name: e.name, weight: e.weight ?? 1, backup: e.backup ?? false });
+      out.push({ kind: 'dns', lookup: canonical(e.dns), port: e.port, scheme: e.scheme ?? 'http', name: e.name, weight: e.weight ?? 1, backup: e.backup ?? false });
     } else if ('srv' in e) {
-      out.push({ kind: 'srv', lookup: e.srv, scheme: e.scheme ?? 'http', name: e.name, backup: e.backup ?? false });
+      out.push({ kind: 'srv', lookup: canonical(e.srv), scheme: e.scheme ?? 'http', name: e.name, backup: e.backup ?? false });
     }
   }
   return out;

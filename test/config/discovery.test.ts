@@ -86,6 +86,11 @@ describe('discovery config: good entries', () => {
     assert.deepEqual(c.discovery, { resolvers: ['127.0.0.1:5353', '[::1]:5353', '10.0.0.2'], refreshMs: 2500 });
   });
 
+  test('DNS names are kept in one spelling: lower case, no final dot', () => {
+    const c = parse({ servers: [dns({ dns: 'API.Service.Test.' }), { srv: '_HTTP._tcp.X.test.' }] });
+    assert.deepEqual(c.dnsServers.map((e) => e.lookup), ['api.service.test', '_http._tcp.x.test']);
+  });
+
   test('the same address twice is still refused among addr entries', () => {
     assert.throws(() => parse({ servers: [{ addr: 'http://a:1' }, dns(), { addr: 'http://a:1/' }] }), /servers\[2\]\.addr: "http:\/\/a:1\/" is a duplicate of servers\[0\]\.addr/);
   });

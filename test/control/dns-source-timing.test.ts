@@ -234,6 +234,18 @@ describe('DNS source timing (fake clock, scripted resolver)', () => {
     await t.source.stop();
   });
 
+  test('SRV: records whose target is "." (no service) give no server', async () => {
+    const srv: DnsServerConfig = { kind: 'srv', lookup: '_h._tcp.x.test', scheme: 'http', name: 'x', backup: false };
+    const t = setup({ 'SRV:_h._tcp.x.test': [{ name: '.', port: 0, priority: 0, weight: 0 }, { name: 'a.x.test', port: 81, priority: 1, weight: 1 }], 'A:a.x.test': [a('10.0.0.1', 60)] }, 1000, srv);
+    await t.clock.advance(0);
+    assert.deepEqual(t.reports[0]?.map((s) => [s.addr, s.backup]), [['http://10.0.0.1:81', false]], 'the only real target is the primary');
+    t.r.answers['SRV:_h._tcp.x.test'] = [{ name: '', port: 0, priority: 0, weight: 0 }];
+    await t.clock.advance(1000);
+    assert.equal(t.source.status().error, 'no SRV records with a target');
+    assert.equal(t.reports.length, 1);
+    await t.source.stop();
+  });
+
   test('sourcesFromConfig makes one source per DNS entry, ids dns:NAME and srv:NAME', () => {
     const { resolver } = scripted({});
     const sources = sourcesFromConfig(

@@ -320,7 +320,9 @@ export class DnsSource implements UpstreamSource {
     } catch (e) {
       return { ok: false, error: describe(e) };
     }
-    if (records.length === 0) return { ok: false, error: 'no SRV records' };
+    // A target of "." means "no service here" (RFC 2782): such records give no server.
+    records = records.filter((r) => r.name !== '' && r.name !== '.');
+    if (records.length === 0) return { ok: false, error: 'no SRV records with a target' };
     const targets = [...new Set(records.map((r) => r.name.toLowerCase()))];
     const resolved = await Promise.all(targets.map((t) => this.addresses(t)));
     const byTarget = new Map<string, RecordWithTtl[]>();
