@@ -6,8 +6,7 @@ import type { LogSink } from '../../util/logger.js';
 import type { ServerSpec, SourceStatus, UpstreamSource } from './source.js';
 
 // DNS discovery: a `dns` entry is every A and AAAA address of a name, a `srv` entry every target
-// of its SRV records. Choices, as users of nginx (resolver ... valid=), Envoy (STRICT_DNS) and
-// Traefik expect them:
+// of its SRV records. Choices (the README's "Service discovery (DNS)" says them to users):
 //  - A failed lookup (timeout, SERVFAIL, NXDOMAIN, refused, or no address at all) never empties
 //    the pool: the last known set stays, the outage is logged once and again when it ends.
 //  - Lookups repeat every `refresh`, sooner when a record's TTL is shorter, never below 1 s;
