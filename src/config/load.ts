@@ -5,6 +5,7 @@ import type { AlgorithmOptions } from '../control/selection/selector.js';
 import { BalancerError, type ConfigErrorCode } from '../util/errors.js';
 import { toMs } from './fields.js';
 import { formatIssue } from './format.js';
+import { discoveryWarnings, formatServerEntryIssue, resolveDiscovery, resolveDnsServers, type DiscoverySettings, type DnsServerConfig } from './discovery.js';
 import { findJsonError, lineColumn, looksLikeYaml, positionInMessage } from './json-errors.js';
 import { healthCheckSchema, resolveHealthConfig, type HealthSettings } from '../control/health/config.js';
 import { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from '../control/health/retry-budget.js';
@@ -49,6 +50,11 @@ export interface Config {
   readonly servers: readonly ServerConfig[];
   /** Active and passive health checks, slow start. */
   readonly health: HealthSettings;
+  // `servers` holds the `addr` entries only (it may be empty when every entry is found in DNS).
+  /** Server entries found in DNS (`dns` and `srv` entries), for the discovery sources. */
+  readonly dnsServers: readonly DnsServerConfig[];
+  /** How DNS entries are looked up. */
+  readonly discovery: DiscoverySettings;
   /** Retries on another server. */
   readonly retries: { readonly attempts: number; readonly budget: RetryBudgetOptions };
   /** Where health events are sent. */
@@ -91,7 +97,7 @@ export function parseJson(text: string, label: string): unknown {
 function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
   const shapes: Record<string, z.ZodObject> = {
     '': configSchema,
-    servers: configSchema.shape.servers.element as unknown as z.ZodObject,
+    servers: configSchema.shape.servers.element.options[0],
     timeouts: configSchema.shape.timeouts.unwrap(),
     algorithmOptions: configSchema.shape.algorithmOptions.unwrap(),
     healthCheck: configSchema.shape.healthCheck.unwrap() as unknown as z.ZodObject,
@@ -117,13 +123,22 @@ export function validateConfig(raw: unknown, label: string, env: Env = process.e
   const r = configSchema.safeParse(sub.value, { reportInput: true });
   if (r.success) return r.data;
   const problems = r.error.issues
-    .flatMap((i) => (i.path[0] === 'notifications' ? formatNotificationIssue(i, raw) : formatIssue(i, raw, allowedKeys)))
+    .flatMap((i) =>
+      i.path[0] === 'notifications'
+        ? formatNotificationIssue(i, raw)
+        : i.path[0] === 'servers' && i.path.length > 1
+          ? formatServerEntryIssue(i, raw, allowedKeys(['servers']))
+          : formatIssue(i, raw, allowedKeys),
+    )
     .map((p) => `${label}: ${p}`);
-  throw new ConfigError('E_CONFIG_INVALID', problems);
+  // An entry of two kinds can fail in several ways that all read the same.
+  throw new ConfigError('E_CONFIG_INVALID', [...new Set(problems)]);
 }
 
 /** Turns a validated file into the runtime config. */
-export function resolveConfig(file: ConfigFile, path: string): Config {
+export function resolveConfig(input: ConfigFile, path: string): Config {
+  // `addr` entries are the static servers; `dns` and `srv` entries go to the discovery sources.
+  const file = { ...input, servers: input.servers.filter((s) => 'addr' in s) };
   const listen = parseListenAddress(file.addr);
   const algorithm = canonicalAlgorithm(file.algorithm);
   // Both were validated by the schema; these guards keep the types honest.
@@ -156,6 +171,8 @@ export function resolveConfig(file: ConfigFile, path: string): Config {
       backup: sv.backup ?? false,
     })),
     health: resolveHealthConfig(file.healthCheck, toMs(file.healthCheckDelay)),
+    dnsServers: resolveDnsServers(input.servers),
+    discovery: resolveDiscovery(file.discovery),
     retries: {
       attempts: file.retries.attempts,
       budget: { ...DEFAULT_RETRY_BUDGET, ratio: file.retries.budget, minPerSecond: file.retries.minPerSecond },
@@ -178,6 +195,7 @@ export function configWarnings(config: Config): string[] {
       `${config.file}: servers[].weight: weights are set (${weights.join(', ')}) but ${config.algorithm} ignores them; algorithms that use weights: ${instead.join(', ')}`,
     );
   }
+  warnings.push(...discoveryWarnings(config.file, config.dnsServers));
   return warnings;
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALGORITHM_NAMES, canonicalAlgorithm, selectorFactory } from '../control/selection/algorithms.js';
 import { parseListenAddress } from './listen.js';
+import { discoverySchema, dnsServerSchema, noDuplicateServers, srvServerSchema } from './discovery.js';
 import { checkCidr } from '../engines/node/client-address.js';
 import { checkServerAddress } from '../engines/node/upstream-path.js';
 import { notificationsSchema } from '../control/notify/config.js';
@@ -9,7 +10,7 @@ import { backupField, healthCheckField } from '../control/health/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../control/health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
 import { limitsSchema } from './limits.js';
-import { isHttpUrl, noDuplicates, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
+import { isHttpUrl, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
 
@@ -134,23 +135,26 @@ export const configSchema = z
     notifications: notificationsSchema,
     admin: adminSchema,
     servers: z
-      .array(serverSchema)
+      .array(z.union([serverSchema, dnsServerSchema, srvServerSchema]))
       .min(1, { message: 'is empty (at least one server is required)' })
       .superRefine(
-        noDuplicates<ServerFile, 'addr'>('servers', 'addr', (s) => {
+        noDuplicateServers((addr) => {
           try {
-            const u = new URL(s.addr);
+            const u = new URL(addr);
             return u.origin + u.pathname;
           } catch {
             return undefined;
           }
         }),
       )
-      .meta({ description: 'Backend servers, at least one' }),
+      .meta({ description: 'Backend servers, at least one entry: an address ("addr"), or a DNS name ("dns" + "port", or "srv") whose servers are discovered' }),
+    discovery: discoverySchema,
   })
   .meta({ title: 'Balancer config', description: 'Config file of the balancer HTTP load balancer' });
 
 /** A validated config file as written (before defaults are resolved into runtime objects). */
 export type ConfigFile = z.output<typeof configSchema>;
-/** One validated server entry. */
+/** One validated server entry with an address. */
 export type ServerFile = z.output<typeof serverSchema>;
+/** Any validated server entry: an address, or a DNS name (discovery.ts). */
+export type ServerEntryFile = ConfigFile['servers'][number];
