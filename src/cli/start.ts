@@ -5,6 +5,8 @@ import { formatHostPort } from '../config/listen.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { adminNeedsRestart } from '../config/admin.js';
 import { Cluster } from '../control/cluster.js';
+import { DnsSource, sourcesFromConfig } from '../control/sources/dns.js';
+import type { UpstreamSource } from '../control/sources/source.js';
 import { watchConfigFile } from '../control/watch.js';
 import { DEFAULT_CLOSE_DEADLINE_MS } from '../control/notify/notifier.js';
 import { NodeEngine } from '../engines/node/node-engine.js';
@@ -90,7 +92,10 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   for (const w of configWarnings(config)) log.warn({ warning: w }, w);
   const testServers = opts.withTestServers ? await testServersFor(config, log) : [];
   if (opts.watch && config.file === FLAGS_LABEL) usageError('--watch watches a config file; it cannot be combined with --from/--to');
-  const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL });
+  // DNS entries are upstream sources; a reload hands back those whose entry did not change.
+  const dnsSources = (c: Config, previous: readonly UpstreamSource[]) =>
+    sourcesFromConfig(c, { log, previous: previous.filter((p): p is DnsSource => p instanceof DnsSource) });
+  const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL, sources: dnsSources });
   const balancer = new NodeEngine(cluster, log);
   cluster.attach(balancer);
   let bound: AddressInfo;
