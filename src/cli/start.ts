@@ -134,7 +134,8 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   }
   const removePidFile = opts.pidFile !== undefined ? writePidFile(opts.pidFile) : () => undefined;
   const attached = attachedToTerminal();
-  const servers = countOf(config.servers.length, 'server');
+  const names = config.dnsServers.length;
+  const servers = `${countOf(config.servers.length, 'server')}${names > 0 ? ` and ${countOf(names, 'DNS name')}` : ''}`;
   // `addr` is the URL clients use (test helpers and scripts read it); the message says where it is bound.
   log.info(
     { addr: balancer.url(), algorithm: config.algorithm, servers: config.servers.map((s) => s.addr), pid: process.pid },

@@ -243,6 +243,7 @@ export class Cluster implements AdminControl, ControlPlane {
     this.log.info(
       { algorithm: next.algorithm, servers: next.servers.map((s) => s.addr), changes, kept, signal: trigger },
       `reloaded ${file} (${trigger}): ${next.algorithm} over ${countOf(next.servers.length, 'server')}` +
+        `${next.dnsServers.length > 0 ? ` and ${countOf(next.dnsServers.length, 'DNS name')}` : ''}` +
         `${changes.length > 0 ? `; changed: ${changes.join(', ')}` : '; nothing changed'}` +
         `${kept.length > 0 ? `; needs a restart to change: ${kept.join(', ')}` : ''}`,
     );
