@@ -70,3 +70,30 @@ test('DNS discovery: both addresses serve, a third joins within refresh + 2 s, o
     await closeAll(servers);
   }
 });
+
+test('SRV priorities: the lowest priority serves, higher ones are backups that take over when it is down', async () => {
+  const port = await freePort();
+  const primary = await startTestServer({ name: 'primary', port, host: '127.0.0.2' });
+  const backup = await startTestServer({ name: 'backup', port, host: '127.0.0.3' });
+  const srv = '_http._tcp.web.service.test';
+  const dns = await Dnsmasq.start({ 'p.service.test': ['127.0.0.2'], 'b.service.test': ['127.0.0.3'] }, [
+    { name: srv, target: 'p.service.test', port, priority: 10, weight: 5 },
+    { name: srv, target: 'b.service.test', port, priority: 20, weight: 5 },
+  ]);
+  const bp = await startBalancer({
+    healthCheck: { fall: 1, rise: 1, timeout: 0.5 },
+    healthCheckDelay: 0.3,
+    servers: [{ srv }],
+    discovery: { resolvers: [dns.resolver], refresh: 1 },
+  });
+  try {
+    await waitFor(async () => (await get(`${bp.url}/`)).status === 200, 'the SRV servers');
+    for (let i = 0; i < 6; i++) assert.equal(servedBy(await get(`${bp.url}/`)), 'primary');
+    await primary.close();
+    await waitFor(async () => servedBy(await get(`${bp.url}/`)) === 'backup', 'the backup takes over', 10_000);
+  } finally {
+    assert.equal(await bp.stop(), 0);
+    await dns.close();
+    await closeAll([backup]);
+  }
+});
