@@ -405,7 +405,7 @@ export class Cluster implements AdminControl, ControlPlane {
       addr: e.key,
       state,
       healthy,
-      reason: healthy ? undefined : verdict?.reason,
+      reason: leaving ? `left ${e.source === STATIC_SOURCE_ID ? 'the config' : e.source}: finishing its requests in flight` : healthy ? undefined : verdict?.reason,
       since: new Date(Math.max(healthSince, e.operatorAt)).toISOString(),
       weight: u.weight,
       effectiveWeight: u.available ? u.effectiveWeight : 0,
