@@ -127,10 +127,6 @@ export async function startCommand(opts: StartOptions): Promise<void> {
         return { kept: adminNeedsRestart(startedWith, next.admin) ? [`admin.addr (still ${startedWith.addr})`] : [] };
       },
     });
-    log.info(
-      { admin: served.url, readOnly: config.admin.token === undefined },
-      `admin API on ${served.url}${config.admin.token === undefined ? ' (read-only: no token set)' : ''}; try: balancer status --admin ${served.url}`,
-    );
   }
   const removePidFile = opts.pidFile !== undefined ? writePidFile(opts.pidFile) : () => undefined;
   const attached = attachedToTerminal();
