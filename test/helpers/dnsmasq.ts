@@ -182,6 +182,8 @@ export class Dnsmasq {
     this.child = undefined;
     this.pid = undefined;
     if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      // Referenced while we wait: an unref'd child alone would let the event loop end mid-await.
+      child.ref();
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       // SIGTERM to dnsmasq itself; the shell exits with it (closing stdin is the fallback).
       if (pid !== undefined) process.kill(pid, 'SIGTERM');
