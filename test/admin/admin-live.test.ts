@@ -2,13 +2,13 @@
 // backends): live operations under load, every refusal, the start-up refusal, reload, redaction.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { WebhookBody } from '../../src/control/notify/payload.js';
 import { backends, CLI, closeAll, get, startBalancer, writeConfig, type BalancerProcess } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 import { startReceiver } from '../control/notify/helpers.js';
+import { rawExchange as raw } from '../helpers/raw-client.js';
 
 const TOKEN = 'live-admin-token-7f3a';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -49,19 +49,6 @@ function forwarded(server: { server: import('node:http').Server }): () => number
     if (req.headers['x-forwarded-for'] !== undefined) n++;
   });
   return () => n;
-}
-
-function raw(base: string, text: string): Promise<string> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const s = connect(Number(u.port), u.hostname);
-    let out = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (out += d));
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-    s.write(text);
-  });
 }
 
 test('drain under load: no new requests from the moment drain returns, the slow one in flight finishes, a reload keeps it drained, enable brings it back', async () => {

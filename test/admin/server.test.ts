@@ -6,6 +6,7 @@ import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { recordingLogger } from '../helpers/logger.js';
 import { waitFor } from '../helpers/wait.js';
 import { FakeControl } from './fake-control.js';
+import { rawExchange as raw } from '../helpers/raw-client.js';
 
 const TOKEN = 'test-token-123';
 const log = recordingLogger();
@@ -36,20 +37,6 @@ async function call(base: string, path: string, opts: { method?: string; headers
   const r = await request(`${base}${path}`, { method: (opts.method ?? 'GET') as 'GET', headers, body: opts.body });
   const text = await r.body.text();
   return { status: r.statusCode, headers: r.headers, json: text === '' ? {} : (JSON.parse(text) as Answer['json']) };
-}
-
-/** Sends raw bytes and reads until the server closes. */
-function raw(base: string, text: string): Promise<string> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const s = connect(Number(u.port), u.hostname);
-    let out = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (out += d));
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-    s.write(text);
-  });
 }
 
 const port = (base: string): string => new URL(base).port;

@@ -11,22 +11,10 @@ import { freePort } from '../../helpers/ports.js';
 import { backends, closeAll, get, servedBy, startBalancer, type BalancerProcess } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
 import { rawBackend } from '../../helpers/raw-backend.js';
+import { rawExchange } from '../../helpers/raw-client.js';
 
 /** Health checks off, active and passive. */
 const NO_CHECKS = { enabled: false, passive: { maxFails: 0 } };
-
-/** Writes raw bytes to the balancer and reads until it closes the connection. */
-function rawExchange(url: string, text: string): Promise<string> {
-  const { port, hostname } = new URL(url);
-  return new Promise<string>((resolve, reject) => {
-    const s = connect(Number(port), hostname);
-    let data = '';
-    s.on('data', (d) => (data += d.toString()));
-    s.on('close', () => resolve(data));
-    s.on('error', reject);
-    s.write(text);
-  });
-}
 
 /** Decodes a chunked body read off a raw socket. */
 function dechunk(text: string): string {
