@@ -293,7 +293,7 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
     s.start((specs) => {
       const before = this.reported.get(s.id);
       this.reported.set(s.id, specs);
-      if (s.id !== STATIC_SOURCE_ID && before !== undefined && addrsOf(before) !== addrsOf(specs)) {
+      if (s.id !== STATIC_SOURCE_ID && addrsOf(before ?? []) !== addrsOf(specs)) {
         this.announce({ type: 'dns-changed', reason: `${s.id} now gives ${countOf(specs.length, 'server')}`, source: s.id, servers: specs.length });
       }
       if (this.watched.includes(s)) this.sync();
