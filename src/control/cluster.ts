@@ -456,9 +456,9 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
       errorsPerSecond += f.errorsPerSecond;
       if (v.state === 'up') up++;
       const slowStart = u.available ? u.weightFactor : 0;
-      return { name: v.name, state: v.state, healthy: v.healthy, inflight: v.inflight, effectiveWeight: v.effectiveWeight, slowStart, rps: f.rps, errorRate: f.errorRate, p50: f.p50, p99: f.p99 };
+      return { name: v.name, state: v.state, healthy: v.healthy, inflight: v.inflight, effectiveWeight: round3(v.effectiveWeight), slowStart: round3(slowStart), rps: round3(f.rps), errorRate: round3(f.errorRate), p50: f.p50, p99: f.p99 };
     });
-    return { time: this.clock.epoch(), totals: { rps, errorsPerSecond, up, total: servers.length }, servers };
+    return { time: this.clock.epoch(), totals: { rps: round3(rps), errorsPerSecond: round3(errorsPerSecond), up, total: servers.length }, servers };
   }
 
   // Publishes with the time and counts of now.
@@ -491,6 +491,11 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
   private newNotifier(config: Config): Notifier {
     return new Notifier(this.events, { balancer: { name: config.name, addr: config.addr }, notifiers: config.notifications, logger: this.log, clock: this.o.clock });
   }
+}
+
+// Live figures to 3 decimals: sums of fifths print as 15.4, not 15.400000000000002.
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }
 
 // A source's set of addresses, to tell a change from the same answer again.
