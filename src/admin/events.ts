@@ -146,10 +146,7 @@ export class EventStreams {
   private write(c: Client, chunk: string): void {
     const unsent = c.res.writableLength + Buffer.byteLength(chunk);
     if (unsent > this.maxUnsent) {
-      this.log.warn(
-        { remote: c.remote, unsent: c.res.writableLength, limit: this.maxUnsent },
-        `event stream to ${c.remote} cut off: it fell behind by ${c.res.writableLength} unsent bytes (limit ${this.maxUnsent})`,
-      );
+      this.log.warn({ remote: c.remote, unsent, limit: this.maxUnsent }, `event stream to ${c.remote} cut off: ${unsent} bytes unsent, over the limit of ${this.maxUnsent}`);
       this.remove(c);
       c.res.destroy();
       return;

@@ -194,7 +194,7 @@ test('a client that never reads is cut off with memory bounded, logged once, whi
     stalled.on('data', () => undefined);
     stalled.resume();
     await waitFor(() => stalledClosed, 'the stalled connection closed');
-    console.log(`cut after ${changes} weight changes, rss +${bp.rss() - rssBefore}`);
+    console.log(`cut after ${changes} weight changes, rss +${bp.rss() - rssBefore}: ${String(bp.logs.find((l) => typeof l.msg === 'string' && l.msg.includes('event stream to'))?.msg)}`);
     assert.equal(bp.logs.filter((l) => typeof l.msg === 'string' && l.msg.includes('event stream to')).length, 1);
     const grown = bp.rss() - rssBefore;
     assert.ok(grown < 64 * 1024 * 1024, `rss grew by ${grown} bytes`);
@@ -209,7 +209,7 @@ test('a client that never reads is cut off with memory bounded, logged once, whi
   }
 });
 
-test('the stream keeps the /api/ rules: no token or a wrong one is 401, writes are not allowed on it', async () => {
+test('the stream keeps the /api/ rules: no token or a wrong one is 401, a foreign origin 403, POST 405; 32 streams at most (503 beyond)', async () => {
   const [a] = await backends(1);
   assert.ok(a !== undefined);
   const bp = await startBalancer({ admin: { addr: '127.0.0.1:0', token: TOKEN }, servers: [{ addr: a.url, name: 'a' }] });
@@ -220,9 +220,14 @@ test('the stream keeps the /api/ rules: no token or a wrong one is 401, writes a
     assert.equal((await get(`${admin}/api/events`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' })).status, 405);
     // A foreign page's origin is refused even with the token.
     assert.equal((await get(`${admin}/api/events`, { headers: { ...auth, origin: 'http://evil.example' } })).status, 403);
-    const s = await openStream(admin);
-    assert.equal(s.status, 200);
-    s.close();
+    // Streams are capped: the 33rd is a 503, the API itself still answers.
+    const open = await Promise.all(Array.from({ length: 32 }, () => openStream(admin)));
+    assert.deepEqual([...new Set(open.map((x) => x.status))], [200]);
+    const extra = await get(`${admin}/api/events`, { headers: auth });
+    assert.equal(extra.status, 503);
+    assert.equal((JSON.parse(extra.body) as { error: { code: string } }).error.code, 'E_ADMIN_BUSY');
+    assert.equal((await get(`${admin}/api/servers`, { headers: auth })).status, 200);
+    for (const x of open) x.close();
   } finally {
     await bp.stop();
     await closeAll([a]);
