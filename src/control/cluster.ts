@@ -291,12 +291,11 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
   private startSource(s: UpstreamSource): void {
     this.live.add(s);
     s.start((specs) => {
-      const before = this.reported.get(s.id);
+      const changed = s.id !== STATIC_SOURCE_ID && addrsOf(this.reported.get(s.id) ?? []) !== addrsOf(specs);
       this.reported.set(s.id, specs);
-      if (s.id !== STATIC_SOURCE_ID && addrsOf(before ?? []) !== addrsOf(specs)) {
-        this.announce({ type: 'dns-changed', reason: `${s.id} now gives ${countOf(specs.length, 'server')}`, source: s.id, servers: specs.length });
-      }
       if (this.watched.includes(s)) this.sync();
+      // After the sync: its counts include the servers that came or went.
+      if (changed) this.announce({ type: 'dns-changed', reason: `${s.id} now gives ${countOf(specs.length, 'server')}`, source: s.id, servers: specs.length });
     });
   }
 

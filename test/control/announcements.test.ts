@@ -78,6 +78,7 @@ test('a DNS source changing its set is announced; the same answer again is not',
   report?.([spec(C), spec('http://10.0.0.4:8080')]);
   const dns = h.heard.filter((x) => x.type === 'dns-changed');
   assert.deepEqual(dns.map((x) => [x.source, x.servers]), [['dns:api.test', 1], ['dns:api.test', 2]]);
+  assert.equal(dns[1]?.total, 4, 'counted after the new servers joined');
   await h.cluster.stop(0);
 });
 
