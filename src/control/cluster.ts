@@ -17,6 +17,9 @@ import { redactConfig } from '../admin/redact.js';
 import { ServerStates, type OperatorState } from './server-states.js';
 import type { ServerSpec, SourceStatus, UpstreamSource } from './sources/source.js';
 import { STATIC_SOURCE_ID, StaticSource } from './sources/static.js';
+import { Metrics } from './metrics.js';
+import { probe as probeServer } from './health/probe.js';
+import { localResourceCode } from '../engines/node/local-errors.js';
 
 /**
  * Builds the upstream sources of a config besides its static list (DNS, ...): the seam for new
@@ -40,6 +43,8 @@ export interface ClusterOptions {
   readonly load?: (file: string) => Config;
   /** The config came from command-line flags, not a file: there is nothing to reload. */
   readonly fileless?: boolean;
+  /** Keep Prometheus metrics (`metrics`); default off. */
+  readonly metrics?: boolean;
 }
 
 // Per server (keyed by address): what outlives reloads besides ServerStates' record.
@@ -68,6 +73,10 @@ const ACTIONS: Readonly<Record<ServerAction, OperatorState>> = { drain: 'drainin
 export class Cluster implements AdminControl, ControlPlane {
   /** Health transitions, for notifiers and logs; one stream for the life of the process. */
   readonly events = new HealthEvents();
+  /** Prometheus metrics, when the options ask for them. */
+  readonly metrics: Metrics | undefined;
+  // How the last failed attempt allowed a retry failed (for balancer_retries_total{reason}).
+  private retryReason = '';
   private cfg: Config;
   private readonly log: LogSink;
   private readonly clock: Clock;
@@ -98,7 +107,9 @@ export class Cluster implements AdminControl, ControlPlane {
     this.load = o.load ?? loadConfig;
     const deps = o.deps ?? defaultDeps;
     this.states = new ServerStates(config.algorithm, config.algorithmOptions, deps, this.clock, config.health.slowStartMs);
-    this.health = new HealthChecker({ servers: [], target: this.states, settings: config.health, events: this.events, logger: o.log, clock: this.clock, probe: o.probe });
+    this.metrics = o.metrics === true ? new Metrics(() => this.servers()) : undefined;
+    this.health = new HealthChecker({ servers: [], target: this.states, settings: config.health, events: this.events, logger: o.log, clock: this.clock, probe: this.countedProbe(o.probe) });
+    if (this.metrics !== undefined) this.events.on('event', (ev) => this.countTransition(ev.type, ev.server.addr));
     this.budget = new RetryBudget(() => this.clock.now(), config.retries.budget);
     this.notifier = this.newNotifier(config);
     this.setSources(config);
@@ -135,7 +146,9 @@ export class Cluster implements AdminControl, ControlPlane {
       this.budget.recordRequest();
       return this.states.acquire(req);
     }
-    return this.states.acquireExcept(req, exclude);
+    const next = this.states.acquireExcept(req, exclude);
+    if (next !== undefined) this.metrics?.retry(this.retryReason);
+    return next;
   }
 
   /**
@@ -155,19 +168,25 @@ export class Cluster implements AdminControl, ControlPlane {
         e.requests++;
         if (failed) e.failures++;
       }
-      if (failure !== undefined) this.health.reportFailure(u, failure.reason, failure.kind);
-      else if (status !== 0) this.health.reportSuccess(u, status);
+      if (failure !== undefined) {
+        this.metrics?.upstreamError(u, failure.reason);
+        this.reportFailure(u, failure.reason, failure.kind);
+      } else if (status !== 0) this.health.reportSuccess(u, status);
     }
     if (u.inflight === 0 && this.states.isLeaving(u)) this.forget(u);
   }
 
   /** Counts a failure against `u` outside any attempt (stray bytes on an idle connection). */
   reportFailure(u: Upstream, reason: string, cause: FailureCause): void {
+    const wasIn = this.metrics !== undefined && this.health.verdict(u)?.healthy === true;
     this.health.reportFailure(u, reason, cause);
+    // Health was in and one failure took it out: passive health ejected it.
+    if (wasIn && this.health.verdict(u)?.healthy === false) this.metrics?.ejection(u);
   }
 
   /** Whether a failed attempt may be retried on another server: the replay rules, then the budget. */
   retryDecision(input: RetryInput): RetryDecision {
+    this.retryReason = input.kind;
     return decideRetry(input, this.budget, this.cfg.retries.attempts);
   }
 
@@ -215,6 +234,7 @@ export class Cluster implements AdminControl, ControlPlane {
    */
   reload(trigger = 'admin API'): Promise<ReloadOutcome> {
     const run = this.reloading.then(() => this.reloadNow(trigger));
+    if (this.metrics !== undefined) run.then((r) => this.metrics?.reload(r.ok), () => this.metrics?.reload(false));
     this.reloading = run.then(
       () => undefined,
       () => undefined,
@@ -319,6 +339,7 @@ export class Cluster implements AdminControl, ControlPlane {
       this.entries.set(key, e);
       this.byUpstream.set(upstream, e);
       this.health.add(upstream);
+      this.metrics?.addServer(upstream);
     } else if (this.states.isLeaving(e.upstream)) {
       // Back before its last requests finished: health starts over (as for a new server), operator state stays.
       this.states.setHealthy(e.upstream, true);
@@ -339,6 +360,7 @@ export class Cluster implements AdminControl, ControlPlane {
     this.byUpstream.delete(u);
     this.entries.delete(e.key);
     this.states.forget(u);
+    this.metrics?.removeServer(u);
   }
 
   // ---- Operators (AdminControl). ----
@@ -364,6 +386,7 @@ export class Cluster implements AdminControl, ControlPlane {
     if (this.states.operator(u) !== to) {
       e.operatorAt = this.clock.epoch();
       this.states.setOperator(u, to);
+      this.metrics?.transition(u, action === 'drain' ? 'draining' : action === 'disable' ? 'disabled' : 'enabled');
       const what = action === 'drain' ? `draining: no new requests, ${countOf(u.inflight, 'request')} in flight` : action === 'disable' ? 'disabled: no traffic, no health alerts' : 'enabled: back in rotation';
       this.log.info({ server: u.addr, name: u.name, action }, `server ${u.addr} ${what}`);
     }
@@ -433,7 +456,27 @@ export class Cluster implements AdminControl, ControlPlane {
   }
 
   private newNotifier(config: Config): Notifier {
-    return new Notifier(this.events, { balancer: { name: config.name, addr: config.addr }, notifiers: config.notifications, logger: this.log, clock: this.o.clock });
+    const m = this.metrics;
+    const onResult = m === undefined ? undefined : m.notification.bind(m);
+    return new Notifier(this.events, { balancer: { name: config.name, addr: config.addr }, notifiers: config.notifications, logger: this.log, clock: this.o.clock, onResult });
+  }
+
+  // The probe of active checks, counting each check's result (not those our own resources failed).
+  private countedProbe(given: ProbeFn | undefined): ProbeFn | undefined {
+    const m = this.metrics;
+    if (m === undefined) return given;
+    const run: ProbeFn = given ?? ((u, signal) => probeServer(u.url, this.cfg.health.active, signal));
+    return (u, signal) =>
+      run(u, signal).then((r) => {
+        if (r.ok || localResourceCode(r.reason) === undefined) m.healthCheck(u, r.ok);
+        return r;
+      });
+  }
+
+  // A health event: server-down and server-up are transitions of that server.
+  private countTransition(type: string, addr: string): void {
+    if (type !== 'server-down' && type !== 'server-up') return;
+    for (const e of this.entries.values()) if (e.upstream.addr === addr) this.metrics?.transition(e.upstream, type === 'server-down' ? 'down' : 'up');
   }
 }
 
