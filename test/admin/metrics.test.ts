@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import { backends, closeAll, get, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { hasPrometheus, parseExposition, PROMETHEUS, startPrometheus, sumOf, valueOf, type Exposition } from '../helpers/prometheus.js';
 import { waitFor } from '../helpers/wait.js';
+import { freePort } from '../helpers/ports.js';
+import { startReceiver } from '../control/notify/helpers.js';
 
 const TOKEN = 'metrics-token-5b1e';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -181,6 +183,41 @@ test('metrics: /metrics needs the token when one is set; a drained server shows 
   } finally {
     await bp.stop();
     await closeAll([a, b]);
+  }
+});
+
+test('metrics: a refused connection counts an upstream error of kind refused, a retry, an ejection and a transition to down; the request counts under the server that answered', async () => {
+  const [a] = await backends(1);
+  if (a === undefined) throw new Error('a backend');
+  const dead = `http://127.0.0.1:${await freePort()}`;
+  const hook = await startReceiver();
+  const bp = await startBalancer({
+    healthCheck: { enabled: false, passive: { maxFails: 1 } },
+    admin: { addr: '127.0.0.1:0' },
+    notifications: [{ type: 'webhook', name: 'ops', url: `${hook.url}/hook`, flapping: { enabled: false } }],
+    servers: [
+      { addr: dead, name: 'dead' },
+      { addr: a.url, name: 'a' },
+    ],
+  });
+  try {
+    const admin = await adminUrl(bp);
+    for (let i = 0; i < 4; i++) assert.equal((await get(`${bp.url}/x`)).status, 200, 'retried on a');
+    const m = await scrape(admin);
+    assert.equal(valueOf(m, 'balancer_upstream_errors_total', { server: 'dead', kind: 'refused' }), 1);
+    assert.equal(valueOf(m, 'balancer_retries_total', { reason: 'connect' }), 1);
+    assert.equal(valueOf(m, 'balancer_server_ejections_total', { server: 'dead' }), 1);
+    assert.equal(valueOf(m, 'balancer_server_ejections_total', { server: 'a' }), 0);
+    assert.equal(valueOf(m, 'balancer_server_transitions_total', { server: 'dead', to: 'down' }), 1);
+    assert.equal(valueOf(m, 'balancer_server_up', { server: 'dead' }), 0);
+    assert.equal(valueOf(m, 'balancer_requests_total', { server: 'a', method: 'GET', code_class: '2xx' }), 4);
+    assert.equal(sumOf(m, 'balancer_requests_total', { server: 'dead' }), 0);
+    assert.equal(sumOf(m, 'balancer_health_checks_total'), 0, 'active checks off');
+    // The webhook hears of it; the counter says it was sent.
+    await waitFor(async () => valueOf(await scrape(admin), 'balancer_notifications_total', { notifier: 'ops', event: 'server-down', result: 'sent' }) === 1, 'one server-down notification sent');
+  } finally {
+    await bp.stop();
+    await closeAll([a, hook]);
   }
 });
 
