@@ -86,8 +86,8 @@ export interface RequestMetrics {
 // The children of one server, resolved once.
 interface ServerSeries {
   readonly name: string;
-  // METHODS x CODE_CLASSES, made on first use.
-  readonly requests: (Counter.Internal | undefined)[];
+  // Requests by METHODS x CODE_CLASSES: plain numbers on the request path, handed to prom-client at scrape time.
+  readonly requests: Float64Array;
   readonly duration: Histogram.Internal<'server'>;
   readonly ejections: Counter.Internal;
   // Label values used with other counters, so a removed server's series go too.
@@ -110,17 +110,29 @@ export class Metrics implements RequestMetrics {
   private readonly lastReload: Gauge;
   private readonly series = new Map<Upstream, ServerSeries>();
   // Requests answered with no server, by METHODS x CODE_CLASSES.
-  private readonly none: (Counter.Internal | undefined)[] = [];
+  private readonly none = new Float64Array(METHODS.length * CODE_CLASSES.length);
 
   /** Registers every metric; `views` gives the servers at scrape time (the Cluster's `servers()`). */
   constructor(views: () => readonly ServerView[]) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    const series = this.series;
+    const none = this.none;
     this.requests = new Counter({
       name: 'balancer_requests_total',
       help: 'Requests answered, by server ("none": answered by the balancer with no server), method and status class.',
       labelNames: ['server', 'method', 'code_class'],
       registers,
+      // The request path counts in plain arrays (prom-client's children hash their labels on every
+      // inc); the counter is rebuilt from them at scrape time. A removed server's series go with it.
+      collect(this: Counter<'server' | 'method' | 'code_class'>) {
+        this.reset();
+        const put = (server: string, counts: Float64Array): void => {
+          counts.forEach((n, i) => n > 0 && this.inc({ server, method: methodOf(i), code_class: classOf(i) }, n));
+        };
+        put(NO_SERVER, none);
+        for (const s of series.values()) put(s.name, s.requests);
+      },
     });
     this.duration = new Histogram({
       name: 'balancer_request_duration_seconds',
@@ -196,7 +208,7 @@ export class Metrics implements RequestMetrics {
   addServer(u: Upstream): void {
     if (this.series.has(u)) return;
     const name = u.name;
-    this.series.set(u, { name, requests: [], duration: this.duration.labels(name), ejections: this.ejections.labels(name), used: new Map() });
+    this.series.set(u, { name, requests: new Float64Array(METHODS.length * CODE_CLASSES.length), duration: this.duration.labels(name), ejections: this.ejections.labels(name), used: new Map() });
     this.ejections.labels(name).inc(0);
   }
 
@@ -207,7 +219,6 @@ export class Metrics implements RequestMetrics {
     this.series.delete(u);
     // Another record with the same name (a server re-added under its name) keeps the series.
     for (const other of this.series.values()) if (other.name === s.name) return;
-    s.requests.forEach((c, i) => c !== undefined && this.requests.remove(s.name, methodOf(i), classOf(i)));
     this.duration.remove(s.name);
     this.ejections.remove(s.name);
     for (const [counter, values] of s.used) for (const v of values) counter.remove(s.name, v);
@@ -220,7 +231,7 @@ export class Metrics implements RequestMetrics {
     const s = this.series.get(u);
     if (s === undefined || status < 100 || status > 599) return;
     const i = methodIndex(method) * 5 + (Math.floor(status / 100) - 1);
-    (s.requests[i] ??= this.requests.labels(s.name, methodOf(i), classOf(i))).inc();
+    s.requests[i] = (s.requests[i] ?? 0) + 1;
     s.duration.observe(seconds);
   }
 
@@ -228,7 +239,7 @@ export class Metrics implements RequestMetrics {
   selfAnswered(method: string | undefined, status: number): void {
     if (status < 100 || status > 599) return;
     const i = methodIndex(method) * 5 + (Math.floor(status / 100) - 1);
-    (this.none[i] ??= this.requests.labels(NO_SERVER, methodOf(i), classOf(i))).inc();
+    this.none[i] = (this.none[i] ?? 0) + 1;
   }
 
   // ---- Control-plane events (rare: label lookups are fine). ----
