@@ -4,6 +4,8 @@
 # Usage: bash bench/proxy.sh [seconds=10] [connections=64]
 # BALANCER_BEFORE=DIR also runs the balancer built in another checkout (e.g. a worktree of an older
 # commit, after its npm ci) in the same run, for before/after figures of a change.
+# BALANCER_METRICS=1 also runs ours with the admin listener on (so Prometheus metrics are kept, and
+# /metrics is scraped every second during its run, as Prometheus would), for metrics on/off figures.
 # Needs: wrk, nginx, haproxy (apt-get install -y wrk nginx-light haproxy) and a build (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +71,12 @@ if [ -n "${BALANCER_BEFORE:-}" ]; then
   ports+=(18084)
 fi
 
+if [ -n "${BALANCER_METRICS:-}" ]; then
+  sed 's/"addr": "127.0.0.1:18083",/"addr": "127.0.0.1:18085", "admin": {"addr": "127.0.0.1:18086"},/' "$work/balancer.json" > "$work/metrics.json"
+  node dist/src/cli.js start --config "$work/metrics.json" --log-level warn & pids+=($!)
+  ports+=(18085)
+fi
+
 for port in "${ports[@]}"; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
 done
@@ -86,4 +94,12 @@ awk -v b="$b" -v n="$n" -v h="$h" 'BEGIN { printf "ratio balancer/nginx %.2f, ba
 if [ -n "${BALANCER_BEFORE:-}" ]; then
   o=$(run before 18084)
   awk -v b="$b" -v o="$o" -v n="$n" 'BEGIN { printf "ratio before/nginx %.2f; balancer/before %.2f\n", o/n, b/o }'
+fi
+if [ -n "${BALANCER_METRICS:-}" ]; then
+  ( while sleep 1; do curl -sf http://127.0.0.1:18086/metrics >/dev/null || true; done ) & scraper=$!; pids+=($scraper)
+  # Interleaved (off, on, off, on) so the machine's drift does not favour either.
+  m=$(run metrics 18085); b2=$(run balancer 18083); m2=$(run metrics 18085)
+  kill "$scraper" 2>/dev/null || true
+  lines=$(curl -sf http://127.0.0.1:18086/metrics | grep -c '^balancer_requests_total' || true)
+  awk -v b="$b" -v b2="$b2" -v m="$m" -v m2="$m2" -v l="$lines" 'BEGIN { printf "metrics off %.0f req/s, on %.0f req/s (means of two runs each): ratio on/off %.3f (%d balancer_requests_total series)\n", (b+b2)/2, (m+m2)/2, (m+m2)/(b+b2), l }'
 fi

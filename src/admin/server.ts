@@ -37,6 +37,8 @@ export interface AdminServerOptions {
   readonly events?: EventFeed;
   /** Deadlines in ms (defaults: head 5 s, whole request 10 s); tests shorten them. */
   readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number };
+  /** Served at GET /metrics (Prometheus text format), under the same guard as /api/; absent: 404. */
+  readonly metrics?: { readonly contentType: string; metrics(): Promise<string> } | undefined;
 }
 
 /** A running admin listener. */
@@ -248,6 +250,25 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         if (path === '/healthz') return send(res, 200, { status: 'ok' });
         const ready = control.ready();
         return send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+      }
+      if (path === '/metrics' && opts.metrics !== undefined) {
+        // Same rule as /api/ (token when set, Host, Origin): Prometheus sends the token as a bearer credential.
+        req.resume();
+        const denied = guard({ method, headers: req.headers });
+        if (denied !== undefined) {
+          res.setHeader('connection', 'close');
+          return refuse(req, res, denied, path, remote);
+        }
+        if (method !== 'GET' && method !== 'HEAD') return sendError(res, methodNotAllowed(method, 'GET, HEAD'));
+        const registry = opts.metrics;
+        registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+            res.end(method === 'HEAD' ? undefined : text);
+          },
+          (e: unknown) => sendError(res, new ApiError(500, 'E_ADMIN_INTERNAL', `metrics failed: ${String(e)}`)),
+        );
+        return;
       }
       if (!path.startsWith('/api/')) {
         req.resume();

@@ -95,7 +95,8 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   // DNS entries are upstream sources; a reload hands back those whose entry did not change.
   const dnsSources = (c: Config, previous: readonly UpstreamSource[]) =>
     sourcesFromConfig(c, { log, previous: previous.filter((p): p is DnsSource => p instanceof DnsSource) });
-  const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL, sources: dnsSources });
+  // Prometheus metrics are kept only when the admin listener (which serves /metrics) runs.
+  const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL, sources: dnsSources, metrics: config.admin !== undefined });
   const balancer = new NodeEngine(cluster, log);
   cluster.attach(balancer);
   let bound: AddressInfo;
@@ -109,7 +110,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   let admin: AdminServer | undefined;
   if (config.admin !== undefined) {
     try {
-      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log, events: cluster });
+      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log, events: cluster, metrics: cluster.metrics });
     } catch (e) {
       await balancer.close(0);
       await cluster.stop(0);

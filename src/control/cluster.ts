@@ -21,6 +21,9 @@ import { Announcements, type Announcement } from './announcements.js';
 import type { HealthEvent } from './health/events.js';
 import { LiveStats } from './live-stats.js';
 import type { EventFeed, FeedSnapshot, FeedSummary } from '../admin/events.js';
+import { Metrics } from './metrics.js';
+import { probe as probeServer } from './health/probe.js';
+import { localResourceCode } from '../engines/node/local-errors.js';
 
 /**
  * Builds the upstream sources of a config besides its static list (DNS, ...): the seam for new
@@ -44,6 +47,8 @@ export interface ClusterOptions {
   readonly load?: (file: string) => Config;
   /** The config came from command-line flags, not a file: there is nothing to reload. */
   readonly fileless?: boolean;
+  /** Keep Prometheus metrics (`metrics`); default off. */
+  readonly metrics?: boolean;
 }
 
 // Per server (keyed by address): what outlives reloads besides ServerStates' record.
@@ -75,6 +80,10 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
   /** Everything the control plane announces (health, operator, reload, DNS), for the event stream. */
   readonly announcements = new Announcements();
   private readonly liveStats: LiveStats<Upstream>;
+  /** Prometheus metrics, when the options ask for them. */
+  readonly metrics: Metrics | undefined;
+  // How the last failed attempt allowed a retry failed (for balancer_retries_total{reason}).
+  private retryReason = '';
   private cfg: Config;
   private readonly log: LogSink;
   private readonly clock: Clock;
@@ -105,7 +114,9 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
     this.load = o.load ?? loadConfig;
     const deps = o.deps ?? defaultDeps;
     this.states = new ServerStates(config.algorithm, config.algorithmOptions, deps, this.clock, config.health.slowStartMs);
-    this.health = new HealthChecker({ servers: [], target: this.states, settings: config.health, events: this.events, logger: o.log, clock: this.clock, probe: o.probe });
+    this.metrics = o.metrics === true ? new Metrics(() => this.servers()) : undefined;
+    this.health = new HealthChecker({ servers: [], target: this.states, settings: config.health, events: this.events, logger: o.log, clock: this.clock, probe: this.countedProbe(o.probe) });
+    if (this.metrics !== undefined) this.events.on('event', (ev) => this.countTransition(ev.type, ev.server.addr));
     this.budget = new RetryBudget(() => this.clock.now(), config.retries.budget);
     this.notifier = this.newNotifier(config);
     this.liveStats = new LiveStats(this.clock);
@@ -144,7 +155,9 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
       this.budget.recordRequest();
       return this.states.acquire(req);
     }
-    return this.states.acquireExcept(req, exclude);
+    const next = this.states.acquireExcept(req, exclude);
+    if (next !== undefined) this.metrics?.retry(this.retryReason);
+    return next;
   }
 
   /**
@@ -165,19 +178,25 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
         if (failed) e.failures++;
       }
       this.liveStats.record(u, durationMs, failed);
-      if (failure !== undefined) this.health.reportFailure(u, failure.reason, failure.kind);
-      else if (status !== 0) this.health.reportSuccess(u, status);
+      if (failure !== undefined) {
+        this.metrics?.upstreamError(u, failure.reason);
+        this.reportFailure(u, failure.reason, failure.kind);
+      } else if (status !== 0) this.health.reportSuccess(u, status);
     }
     if (u.inflight === 0 && this.states.isLeaving(u)) this.forget(u);
   }
 
   /** Counts a failure against `u` outside any attempt (stray bytes on an idle connection). */
   reportFailure(u: Upstream, reason: string, cause: FailureCause): void {
+    const wasIn = this.metrics !== undefined && this.health.verdict(u)?.healthy === true;
     this.health.reportFailure(u, reason, cause);
+    // Health was in and one failure took it out: passive health ejected it.
+    if (wasIn && this.health.verdict(u)?.healthy === false) this.metrics?.ejection(u);
   }
 
   /** Whether a failed attempt may be retried on another server: the replay rules, then the budget. */
   retryDecision(input: RetryInput): RetryDecision {
+    this.retryReason = input.kind;
     return decideRetry(input, this.budget, this.cfg.retries.attempts);
   }
 
@@ -225,6 +244,7 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
    */
   reload(trigger = 'admin API'): Promise<ReloadOutcome> {
     const run = this.reloading.then(() => this.reloadNow(trigger));
+    if (this.metrics !== undefined) run.then((r) => this.metrics?.reload(r.ok), () => this.metrics?.reload(false));
     this.reloading = run.then(
       () => undefined,
       () => undefined,
@@ -335,6 +355,7 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
       this.entries.set(key, e);
       this.byUpstream.set(upstream, e);
       this.health.add(upstream);
+      this.metrics?.addServer(upstream);
     } else if (this.states.isLeaving(e.upstream)) {
       // Back before its last requests finished: health starts over (as for a new server), operator state stays.
       this.states.setHealthy(e.upstream, true);
@@ -355,6 +376,7 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
     this.byUpstream.delete(u);
     this.entries.delete(e.key);
     this.states.forget(u);
+    this.metrics?.removeServer(u);
   }
 
   // ---- Operators (AdminControl). ----
@@ -380,6 +402,7 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
     if (this.states.operator(u) !== to) {
       e.operatorAt = this.clock.epoch();
       this.states.setOperator(u, to);
+      this.metrics?.transition(u, action === 'drain' ? 'draining' : action === 'disable' ? 'disabled' : 'enabled');
       const what = action === 'drain' ? `draining: no new requests, ${countOf(u.inflight, 'request')} in flight` : action === 'disable' ? 'disabled: no traffic, no health alerts' : 'enabled: back in rotation';
       this.log.info({ server: u.addr, name: u.name, action }, `server ${u.addr} ${what}`);
       this.announce({ type: action === 'drain' ? 'drained' : action === 'disable' ? 'disabled' : 'enabled', reason: `${action} by an operator`, server: { addr: u.addr, name: u.name }, view: this.view(e) });
@@ -488,7 +511,27 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
   }
 
   private newNotifier(config: Config): Notifier {
-    return new Notifier(this.events, { balancer: { name: config.name, addr: config.addr }, notifiers: config.notifications, logger: this.log, clock: this.o.clock });
+    const m = this.metrics;
+    const onResult = m === undefined ? undefined : m.notification.bind(m);
+    return new Notifier(this.events, { balancer: { name: config.name, addr: config.addr }, notifiers: config.notifications, logger: this.log, clock: this.o.clock, onResult });
+  }
+
+  // The probe of active checks, counting each check's result (not those our own resources failed).
+  private countedProbe(given: ProbeFn | undefined): ProbeFn | undefined {
+    const m = this.metrics;
+    if (m === undefined) return given;
+    const run: ProbeFn = given ?? ((u, signal) => probeServer(u.url, this.cfg.health.active, signal));
+    return (u, signal) =>
+      run(u, signal).then((r) => {
+        if (r.ok || localResourceCode(r.reason) === undefined) m.healthCheck(u, r.ok);
+        return r;
+      });
+  }
+
+  // A health event: server-down and server-up are transitions of that server.
+  private countTransition(type: string, addr: string): void {
+    if (type !== 'server-down' && type !== 'server-up') return;
+    for (const e of this.entries.values()) if (e.upstream.addr === addr) this.metrics?.transition(e.upstream, type === 'server-down' ? 'down' : 'up');
   }
 }
 

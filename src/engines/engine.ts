@@ -7,6 +7,7 @@ import type { Upstream } from '../control/selection/upstream.js';
 import type { Config } from '../config/load.js';
 import type { FailureCause } from '../control/health/passive.js';
 import type { RetryDecision, RetryInput } from '../control/health/retry.js';
+import type { RequestMetrics } from '../control/metrics.js';
 
 /** How one attempt on a server ended, as the engine reports it. */
 export interface AttemptOutcome {
@@ -35,6 +36,8 @@ export interface ControlPlane {
   retryDecision(input: RetryInput): RetryDecision;
   /** A failure of `u` outside any attempt (stray bytes on an idle connection). */
   reportFailure(u: Upstream, reason: string, cause: FailureCause): void;
+  /** Where requests are counted (Prometheus); undefined when metrics are off. */
+  readonly metrics?: RequestMetrics | undefined;
 }
 
 /** What the control plane calls on an engine attached to it. */

@@ -24,6 +24,8 @@ export interface NotifierOptions {
   readonly logger: LogSink;
   /** Injected in tests; the real clock otherwise. */
   readonly clock?: Clock;
+  /** Hears how each notification ended (for metrics). */
+  readonly onResult?: (notifier: string, event: string, result: 'sent' | 'failed' | 'dropped') => void;
 }
 
 /** Counters of one notifier. */
@@ -93,19 +95,23 @@ export class Notifier {
           this.log.debug({ ...fields(n), code: err.code, error: err.message, retry, delayMs }, 'notification attempt failed; will retry'),
         );
         this.log.info({ ...fields(n), attempts: r.attempts }, 'notification sent');
+        this.o.onResult?.(config.name, n.event.type, 'sent');
       },
       onFail: (n, e) => {
+        this.o.onResult?.(config.name, n.event.type, 'failed');
         const err = e instanceof NotifyError ? e : undefined;
         this.log.warn(
           { ...fields(n), code: err?.code, error: err?.message ?? String(e), attempts: err?.attempts },
           'notification failed; dropped',
         );
       },
-      onDrop: (n, why) =>
+      onDrop: (n, why) => {
+        this.o.onResult?.(config.name, n.event.type, 'dropped');
         this.log.warn(
           { ...fields(n), queueSize: config.queueSize },
           why === 'full' ? 'notification queue full (receiver slow or down); dropped the oldest message' : 'notifier closing; dropped unsent message',
-        ),
+        );
+      },
     });
     const enqueue = (d: Damped): void => {
       if (!config.events.includes(d.event.type)) return;

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Upstream } from '../../control/selection/upstream.js';
-import { classifyUpstreamError, sendError, type UpstreamFailure } from './errors.js';
+import { classifyUpstreamError, sendUpstreamError, type UpstreamFailure } from './errors.js';
 import { stripResponseHeaders } from './headers.js';
 
 /** What an exchange reports back to the proxy. */
@@ -32,6 +32,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   status = 0;
   /** performance.now() when the current attempt started. */
   attemptStartedAt: number;
+  /** performance.now() when the exchange began (its first attempt). */
+  readonly startedAt: number;
   /** performance.now() when response headers arrived (0 until then). */
   headersAt = 0;
   // Body bytes still expected per Content-Length (-1: unknown), so the last chunk can go out with
@@ -64,7 +66,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     /** The request body can be sent again (none, or buffered whole). */
     readonly replayable: boolean,
   ) {
-    this.attemptStartedAt = performance.now();
+    this.attemptStartedAt = this.startedAt = performance.now();
     res.once('close', this.onClientClose);
   }
 
@@ -136,7 +138,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if ((err as NodeJS.ErrnoException).code === 'UND_ERR_INVALID_ARG' && !this.res.headersSent) {
       // undici refused to send the request as the client wrote it: the client's fault, not the server's.
       this.owner.attemptEnded(this, undefined);
-      sendError(this.res, 400, 'request cannot be forwarded');
+      sendUpstreamError(this.res, 400, 'request cannot be forwarded');
       this.finish(undefined);
       return;
     }
@@ -155,11 +157,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.res.destroy();
     } else if (!this.reached) {
       // No attempt got a connection to a server: the service is unavailable, not a bad gateway.
-      sendError(this.res, 503, `no server available: none could be reached (${failure.reason})`, this.owner.retryAfterSeconds);
+      sendUpstreamError(this.res, 503, `no server available: none could be reached (${failure.reason})`, this.owner.retryAfterSeconds);
       this.finish({ ...failure, status: 503 });
       return;
     } else {
-      sendError(this.res, failure.status, failure.reason);
+      sendUpstreamError(this.res, failure.status, failure.reason);
     }
     this.finish(failure);
   }

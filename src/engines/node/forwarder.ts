@@ -238,6 +238,9 @@ export class Forwarder implements ExchangeOwner {
   /** Called by each Exchange when it ends. */
   exchangeDone(x: Exchange, failure: UpstreamFailure | undefined, clientGone: boolean): void {
     this.awaitingUpstream.delete(x.req.socket);
+    // Counted under the server whatever answered (it, or we on its behalf: 502, 504); no status, no count.
+    const m = this.cluster.metrics;
+    if (m !== undefined && x.res.headersSent) m.request(x.upstream, x.req.method, x.res.statusCode, (performance.now() - x.startedAt) / 1000);
     if (failure?.local !== undefined) {
       logLocalResourceError(this.log, failure.local, 'upstream requests');
     } else if (failure?.kind === 'cut' || (clientGone && this.stopping === 'shutdown')) {
@@ -270,13 +273,13 @@ export class Forwarder implements ExchangeOwner {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const target = req.url ?? '/';
     if (target[0] !== '/' && !ABSOLUTE_FORM.test(target)) {
-      endSocketWithError(socket, 400, 'request target must be a path or an absolute http(s) URL');
+      endSocketWithError(socket, 400, 'request target must be a path or an absolute http(s) URL', {}, req.method);
       return;
     }
     const absolute = target[0] === '/' ? undefined : splitAbsoluteForm(target);
     const originForm = absolute === undefined ? target : absolute.originForm;
     if (this.hasPrefixes && climbsAboveRoot(originForm)) {
-      endSocketWithError(socket, 400, PATH_ABOVE_ROOT);
+      endSocketWithError(socket, 400, PATH_ABOVE_ROOT, {}, req.method);
       return;
     }
     const peer = peerAddress(req.socket);
@@ -284,7 +287,7 @@ export class Forwarder implements ExchangeOwner {
     const clientAddress = trusted ? this.clientAddress.forwardedClient(req, peer) : peer;
     const u = this.cluster.pick({ clientAddress });
     if (u === undefined) {
-      endSocketWithError(socket, 503, '', { 'retry-after': this.retryAfterSeconds });
+      endSocketWithError(socket, 503, '', { 'retry-after': this.retryAfterSeconds }, req.method);
       return;
     }
     const path = this.upstreamPath(u, originForm);

@@ -10,7 +10,7 @@ import { BalancerError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import { ConnectionCap } from './connection-limits.js';
 import { DataRateSweep } from './data-rate.js';
-import { endSocketWithError, sendError } from './errors.js';
+import { endSocketWithError, onSelfAnswered, sendError, writeSocketError } from './errors.js';
 import { Forwarder } from './forwarder.js';
 import { ThrottledLog } from './local-errors.js';
 import { ClientConnection } from './pipeline.js';
@@ -59,6 +59,9 @@ export class NodeEngine implements Engine {
     this.config = cluster.config;
     const config = this.config;
     this.forwarder = new Forwarder(cluster, log, this.awaitingUpstream);
+    // Requests we answer ourselves (no server) are counted by the control plane's metrics.
+    const metrics = cluster.metrics;
+    onSelfAnswered(metrics === undefined ? undefined : (method, status) => metrics.selfAnswered(method, status));
     const headMs = config.timeouts.requestHeadMs;
     this.server = createServer(
       {
@@ -89,7 +92,7 @@ export class NodeEngine implements Engine {
       // A pipelined upgrade waits for the responses owed before it, so none is cut into the tunnel.
       const c = this.connections.get(socket as Socket);
       const go = (): void => {
-        if (refusal !== undefined) endSocketWithError(socket, refusal.status, refusal.detail);
+        if (refusal !== undefined) endSocketWithError(socket, refusal.status, refusal.detail, {}, req.method);
         else this.forwarder.upgrade(req, socket, head);
       };
       if (c === undefined) go();
@@ -119,8 +122,10 @@ export class NodeEngine implements Engine {
       // Requests parsed before the bad one are answered first, in order (pipelining).
       const status = clientErrorStatus(err.code);
       const c = this.connections.get(socket as Socket);
-      if (c === undefined) endSocketWithError(socket, status);
-      else c.failAfterQueue(() => endSocketWithError(socket, status));
+      // A connection that sent nothing made no request: answered, not counted.
+      const end = (socket as Socket).bytesRead > 0 ? endSocketWithError : writeSocketError;
+      if (c === undefined) end(socket, status);
+      else c.failAfterQueue(() => end(socket, status));
     });
   }
 

@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Upstream } from '../../control/selection/upstream.js';
-import { classifyUpstreamError, endSocketWithError, type UpstreamFailure } from './errors.js';
+import { classifyUpstreamError, writeSocketError, type UpstreamFailure } from './errors.js';
 import { upstreamHeaders } from './headers.js';
 
 /** Settings a tunnel needs. */
@@ -64,7 +64,7 @@ export function tunnelUpgrade(
   out.on('timeout', () => out.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
   out.on('error', (err) => {
     const failure = classifyUpstreamError(err);
-    endSocketWithError(socket, failure.status, failure.reason);
+    writeSocketError(socket, failure.status, failure.reason);
     end(failure);
   });
   // The backend refused to switch protocols: relay its answer as-is and close.
