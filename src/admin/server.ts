@@ -9,6 +9,7 @@ import type { LogSink } from '../util/logger.js';
 import type { AdminControl, ServerAction, ServerView } from './control.js';
 import { isDashboardPath, sendDashboard } from './dashboard/assets.js';
 import { createGuard, type Refusal } from './guard.js';
+import { EventStreams, MAX_STREAMS, type EventFeed } from './events.js';
 
 /** Largest request body the admin API reads; the biggest real one is `{"weight": 2}`. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -33,6 +34,8 @@ export interface AdminServerOptions {
   readonly token: string | undefined;
   readonly control: AdminControl;
   readonly log: LogSink;
+  /** What GET /api/events streams; without it that endpoint is 404. */
+  readonly events?: EventFeed;
   /** Deadlines in ms (defaults: head 5 s, whole request 10 s); tests shorten them. */
   readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number };
 }
@@ -143,9 +146,16 @@ function decodeName(segment: string): string {
 }
 
 /** Routes one request that passed the guard (or needs none). */
-async function route(req: IncomingMessage, res: ServerResponse, path: string, control: AdminControl): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, path: string, control: AdminControl, streams?: EventStreams): Promise<void> {
   const method = req.method ?? 'GET';
   const read = method === 'GET' || method === 'HEAD';
+
+  if (path === '/api/events' && streams !== undefined) {
+    if (method !== 'GET') throw methodNotAllowed(method, 'GET');
+    if (streams.full) throw new ApiError(503, 'E_ADMIN_BUSY', `${MAX_STREAMS} event streams are open already, the most the admin API serves`);
+    streams.add(req, res);
+    return;
+  }
 
   if (path === '/api/servers') {
     if (!read) throw methodNotAllowed(method, 'GET, HEAD');
@@ -203,6 +213,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const throttle = new LogThrottle(undefined, 10_000);
   let guard = createGuard({ token: opts.token, host: listen.host, port: listen.port });
   const headersMs = opts.timeouts?.headersMs ?? HEADERS_TIMEOUT_MS;
+  const streams = opts.events === undefined ? undefined : new EventStreams(opts.events, log);
 
   const refuse = (req: IncomingMessage, res: ServerResponse, r: Refusal | ApiError, path: string, remote: string): void => {
     const fields = { code: r.code, remote, method: req.method, path, reason: r.message };
@@ -258,7 +269,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         res.setHeader('connection', 'close');
         return refuse(req, res, refusal, path, remote);
       }
-      route(req, res, path, control).catch((e: unknown) => {
+      route(req, res, path, control, streams).catch((e: unknown) => {
         if (res.headersSent) {
           res.destroy();
           return;
@@ -317,6 +328,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     },
     close: () => {
       closing ??= new Promise<void>((resolve) => {
+        streams?.close();
         server.close(() => resolve());
         server.closeIdleConnections();
         const t = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);

@@ -109,7 +109,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   let admin: AdminServer | undefined;
   if (config.admin !== undefined) {
     try {
-      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log });
+      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log, events: cluster });
     } catch (e) {
       await balancer.close(0);
       await cluster.stop(0);

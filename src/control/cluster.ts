@@ -17,6 +17,10 @@ import { redactConfig } from '../admin/redact.js';
 import { ServerStates, type OperatorState } from './server-states.js';
 import type { ServerSpec, SourceStatus, UpstreamSource } from './sources/source.js';
 import { STATIC_SOURCE_ID, StaticSource } from './sources/static.js';
+import { Announcements, type Announcement } from './announcements.js';
+import type { HealthEvent } from './health/events.js';
+import { LiveStats } from './live-stats.js';
+import type { EventFeed, FeedSnapshot, FeedSummary } from '../admin/events.js';
 
 /**
  * Builds the upstream sources of a config besides its static list (DNS, ...): the seam for new
@@ -65,9 +69,12 @@ const ACTIONS: Readonly<Record<ServerAction, OperatorState>> = { drain: 'drainin
  * and notifiers. Engines ask it for a server and report how each attempt ended; `apply` puts a
  * new config in force without forgetting what it knows.
  */
-export class Cluster implements AdminControl, ControlPlane {
+export class Cluster implements AdminControl, ControlPlane, EventFeed {
   /** Health transitions, for notifiers and logs; one stream for the life of the process. */
   readonly events = new HealthEvents();
+  /** Everything the control plane announces (health, operator, reload, DNS), for the event stream. */
+  readonly announcements = new Announcements();
+  private readonly liveStats: LiveStats<Upstream>;
   private cfg: Config;
   private readonly log: LogSink;
   private readonly clock: Clock;
@@ -101,6 +108,8 @@ export class Cluster implements AdminControl, ControlPlane {
     this.health = new HealthChecker({ servers: [], target: this.states, settings: config.health, events: this.events, logger: o.log, clock: this.clock, probe: o.probe });
     this.budget = new RetryBudget(() => this.clock.now(), config.retries.budget);
     this.notifier = this.newNotifier(config);
+    this.liveStats = new LiveStats(this.clock);
+    this.events.on('event', (e) => this.announceHealth(e));
     this.setSources(config);
   }
 
@@ -155,6 +164,7 @@ export class Cluster implements AdminControl, ControlPlane {
         e.requests++;
         if (failed) e.failures++;
       }
+      this.liveStats.record(u, durationMs, failed);
       if (failure !== undefined) this.health.reportFailure(u, failure.reason, failure.kind);
       else if (status !== 0) this.health.reportSuccess(u, status);
     }
@@ -227,6 +237,7 @@ export class Cluster implements AdminControl, ControlPlane {
     if (this.o.fileless === true) {
       const problem = 'nothing to reload: started from --from/--to flags, not a config file';
       this.log.warn({ trigger }, `${trigger}: ${problem}`);
+      this.announce({ type: 'reload-rejected', reason: trigger, problems: [problem] });
       return { ok: false, problems: [problem] };
     }
     let next: Config;
@@ -235,6 +246,7 @@ export class Cluster implements AdminControl, ControlPlane {
     } catch (e) {
       const problems = e instanceof ConfigError ? e.problems : [String(e)];
       for (const p of problems) this.log.error({ problem: p, trigger }, `reload rejected, still serving the previous config: ${p}`);
+      this.announce({ type: 'reload-rejected', reason: trigger, problems });
       return { ok: false, problems };
     }
     for (const w of configWarnings(next)) this.log.warn({ warning: w }, w);
@@ -247,6 +259,7 @@ export class Cluster implements AdminControl, ControlPlane {
         `${changes.length > 0 ? `; changed: ${changes.join(', ')}` : '; nothing changed'}` +
         `${kept.length > 0 ? `; needs a restart to change: ${kept.join(', ')}` : ''}`,
     );
+    this.announce({ type: 'reload', reason: trigger, changes, kept });
     return { ok: true, changes, kept };
   }
 
@@ -278,7 +291,11 @@ export class Cluster implements AdminControl, ControlPlane {
   private startSource(s: UpstreamSource): void {
     this.live.add(s);
     s.start((specs) => {
+      const before = this.reported.get(s.id);
       this.reported.set(s.id, specs);
+      if (s.id !== STATIC_SOURCE_ID && before !== undefined && addrsOf(before) !== addrsOf(specs)) {
+        this.announce({ type: 'dns-changed', reason: `${s.id} now gives ${countOf(specs.length, 'server')}`, source: s.id, servers: specs.length });
+      }
       if (this.watched.includes(s)) this.sync();
     });
   }
@@ -366,6 +383,7 @@ export class Cluster implements AdminControl, ControlPlane {
       this.states.setOperator(u, to);
       const what = action === 'drain' ? `draining: no new requests, ${countOf(u.inflight, 'request')} in flight` : action === 'disable' ? 'disabled: no traffic, no health alerts' : 'enabled: back in rotation';
       this.log.info({ server: u.addr, name: u.name, action }, `server ${u.addr} ${what}`);
+      this.announce({ type: action === 'drain' ? 'drained' : action === 'disable' ? 'disabled' : 'enabled', reason: `${action} by an operator`, server: { addr: u.addr, name: u.name }, view: this.view(e) });
     }
     return this.view(e);
   }
@@ -377,7 +395,9 @@ export class Cluster implements AdminControl, ControlPlane {
     e.override = weight;
     this.states.setWeight(e.upstream, weight);
     this.log.info({ server: e.upstream.addr, weight }, `server ${e.upstream.addr} weight set to ${weight}`);
-    return this.view(e);
+    const view = this.view(e);
+    this.announce({ type: 'weight', reason: `weight set to ${weight} by an operator`, server: { addr: e.upstream.addr, name: e.upstream.name }, view, weight });
+    return view;
   }
 
   /** The config in force, secrets redacted. */
@@ -417,6 +437,42 @@ export class Cluster implements AdminControl, ControlPlane {
     };
   }
 
+  // ---- The event stream (EventFeed). ----
+
+  /** What a new event stream client gets first. */
+  snapshot(): FeedSnapshot {
+    return { name: this.cfg.name, algorithm: this.cfg.algorithm, servers: this.servers(), sources: this.sources() };
+  }
+
+  /** Live figures of every server and the totals, for the stream's periodic summary. */
+  summary(): FeedSummary {
+    let rps = 0;
+    let errorsPerSecond = 0;
+    let up = 0;
+    const servers = this.servers().map((v) => {
+      const u = (this.entries.get(v.addr) as Entry).upstream;
+      const f = this.liveStats.figures(u);
+      rps += f.rps;
+      errorsPerSecond += f.errorsPerSecond;
+      if (v.state === 'up') up++;
+      const slowStart = u.available ? u.weightFactor : 0;
+      return { name: v.name, state: v.state, healthy: v.healthy, inflight: v.inflight, effectiveWeight: v.effectiveWeight, slowStart, rps: f.rps, errorRate: f.errorRate, p50: f.p50, p99: f.p99 };
+    });
+    return { time: this.clock.epoch(), totals: { rps, errorsPerSecond, up, total: servers.length }, servers };
+  }
+
+  // Publishes with the time and counts of now.
+  private announce(a: Omit<Announcement, 'time' | 'healthy' | 'total'>): void {
+    this.announcements.publish({ ...a, time: this.clock.epoch(), healthy: this.states.availableCount(), total: this.states.servers.length });
+  }
+
+  // Health events go on the bus as they are, with the server's view.
+  private announceHealth(h: HealthEvent): void {
+    let view: ServerView | undefined;
+    for (const e of this.entries.values()) if (e.upstream.addr === h.server.addr && e.upstream.name === h.server.name) view = this.view(e);
+    this.announcements.publish(view === undefined ? { ...h } : { ...h, view });
+  }
+
   private find(name: string): Entry | undefined {
     for (const e of this.entries.values()) if (e.upstream.name === name) return e;
     return this.entries.get(name) ?? this.entries.get(safeKey(name));
@@ -435,6 +491,11 @@ export class Cluster implements AdminControl, ControlPlane {
   private newNotifier(config: Config): Notifier {
     return new Notifier(this.events, { balancer: { name: config.name, addr: config.addr }, notifiers: config.notifications, logger: this.log, clock: this.o.clock });
   }
+}
+
+// A source's set of addresses, to tell a change from the same answer again.
+function addrsOf(specs: readonly ServerSpec[]): string {
+  return specs.map((x) => x.addr).sort().join(' ');
 }
 
 // Sets (passive.statuses) compare by content.

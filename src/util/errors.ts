@@ -91,6 +91,8 @@ export type AdminErrorCode =
   | 'E_ADMIN_METHOD'
   /** A reload found problems in the config file; the old config still serves (400). */
   | 'E_ADMIN_RELOAD_INVALID'
+  /** Too many event streams are open (503). */
+  | 'E_ADMIN_BUSY'
   /** The control plane failed to do what was asked (500). */
   | 'E_ADMIN_INTERNAL';
 
