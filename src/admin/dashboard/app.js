@@ -250,7 +250,10 @@ function drawChart(s) {
   e.legend.hidden = !hasLatency;
   if (!hasLatency) return;
   const max = Math.max(1, ...h.map((p) => p.p99 || 0));
-  const off = HISTORY - h.length;
+  // The window grows to HISTORY points; a fresh page is not a flat line squeezed at the right.
+  const width = Math.max(30, h.length);
+  const off = width - h.length;
+  e.chart.setAttribute('viewBox', `0 0 ${width} 40`);
   const line = (key) =>
     h
       .map((p, i) => (p[key] === null ? null : `${off + i},${(40 - (p[key] / max) * 38).toFixed(1)}`))
@@ -258,8 +261,9 @@ function drawChart(s) {
       .join(' ');
   e.l99.setAttribute('points', line('p99'));
   e.l50.setAttribute('points', line('p50'));
-  e.chart.setAttribute('aria-label', `latency of the last ${Math.round(h.length / 60) || 1} min, p99 up to ${fmtMs(max)}`);
-  e.legend.lastChild.textContent = `max ${fmtMs(max)} · last ${Math.max(1, Math.round(h.length / 60))} min`;
+  const span = h.length < 120 ? `${h.length} s` : `${Math.round(h.length / 60)} min`;
+  e.chart.setAttribute('aria-label', `latency over the last ${span}, p99 up to ${fmtMs(max)}`);
+  e.legend.lastChild.textContent = `max ${fmtMs(max)} · ${span}`;
 }
 
 function setViews(views) {
