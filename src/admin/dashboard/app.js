@@ -51,6 +51,8 @@ $('token-cancel').addEventListener('click', () => {
   $('token-dialog').close();
 });
 $('token-dialog').addEventListener('close', () => {
+  // 'close' fires a task later: the dialog may already be open again for the next question.
+  if ($('token-dialog').open) return;
   const p = pendingToken;
   pendingToken = null;
   if (p) p(null);
