@@ -7,6 +7,7 @@ import { BalancerError, type AdminErrorCode } from '../util/errors.js';
 import { countOf, lastSeconds, LogThrottle } from '../util/log-throttle.js';
 import type { LogSink } from '../util/logger.js';
 import type { AdminControl, ServerAction, ServerView } from './control.js';
+import { isDashboardPath, sendDashboard } from './dashboard/assets.js';
 import { createGuard, type Refusal } from './guard.js';
 import { EventStreams, MAX_STREAMS, type EventFeed } from './events.js';
 
@@ -270,9 +271,18 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         );
         return;
       }
+      if (isDashboardPath(path)) {
+        req.resume();
+        if (method !== 'GET' && method !== 'HEAD') return sendError(res, methodNotAllowed(method, 'GET, HEAD'));
+        // The page holds no data (its API calls carry the token), so only a missing token is let
+        // through; the Host, Origin and Sec-Fetch-Site checks apply as to the API.
+        const refused = guard({ method, headers: req.headers });
+        if (refused !== undefined && refused.code !== 'E_ADMIN_UNAUTHORIZED') return refuse(req, res, refused, path, remote);
+        return sendDashboard(res, path, method === 'HEAD');
+      }
       if (!path.startsWith('/api/')) {
         req.resume();
-        return sendError(res, new ApiError(404, 'E_ADMIN_NOT_FOUND', `no endpoint ${path} (the admin API is under /api/; probes: /healthz, /readyz)`));
+        return sendError(res, new ApiError(404, 'E_ADMIN_NOT_FOUND', `no endpoint ${path} (the admin API is under /api/; the dashboard is at /; probes: /healthz, /readyz)`));
       }
       const refusal = guard({ method, headers: req.headers });
       if (refusal !== undefined) {

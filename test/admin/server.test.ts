@@ -164,7 +164,7 @@ test('unknown routes are 404; a wrong method is 405 with Allow', async () => {
   const r = await call(admin.url, '/api/nothing');
   assert.equal(r.status, 404);
   assert.equal(r.json.error?.code, 'E_ADMIN_NOT_FOUND');
-  assert.equal((await call(admin.url, '/', { token: null })).status, 404);
+  assert.equal((await call(admin.url, '/nothing', { token: null })).status, 404);
   assert.equal((await call(admin.url, '/api/servers/a/explode', { method: 'POST' })).status, 404);
   const m = await call(admin.url, '/api/servers', { method: 'POST' });
   assert.equal(m.status, 405);
