@@ -7,6 +7,8 @@ import { formatHostPort } from '../../config/listen.js';
 import { RESERVED_FDS, softFdLimit } from '../../config/limits.js';
 import type { ControlPlane, Engine } from '../engine.js';
 import { BalancerError } from '../../util/errors.js';
+import { accessLogChanged } from '../../config/access-log.js';
+import { AccessLog } from './access-log.js';
 import type { Logger } from '../../util/logger.js';
 import { ConnectionCap } from './connection-limits.js';
 import { DataRateSweep } from './data-rate.js';
@@ -50,6 +52,8 @@ export class NodeEngine implements Engine {
   // Header lines allowed: fixed for the listener's life, as node's parsers keep maxHeaders + 1.
   private readonly maxHeaders: number;
   private closing: Promise<void> | undefined;
+  // Undefined when off: then a request's end costs one check.
+  private accessLog: AccessLog | undefined;
 
   /** Builds the engine over `cluster` (does not listen yet). */
   constructor(
@@ -59,6 +63,8 @@ export class NodeEngine implements Engine {
     this.config = cluster.config;
     const config = this.config;
     this.forwarder = new Forwarder(cluster, log, this.awaitingUpstream);
+    // A path that cannot be opened is a config error (exit 2), as in nginx.
+    this.accessLog = config.accessLog === undefined ? undefined : new AccessLog(config.accessLog, config.trustedProxies, log, config.file);
     const headMs = config.timeouts.requestHeadMs;
     this.server = createServer(
       {
@@ -77,7 +83,9 @@ export class NodeEngine implements Engine {
     this.server.maxHeadersCount = this.maxHeaders + 1;
     this.cap = new ConnectionCap(this.server, config.limits, log);
     this.server.on('connection', (socket: Socket) => {
-      this.connections.set(socket, new ClientConnection(socket, this.startRequest, this.onBusy));
+      // The peer's address is read now, while the socket is open, for the access log's lines.
+      if (this.accessLog !== undefined) void socket.remoteAddress;
+      this.connections.set(socket, new ClientConnection(socket, this.startRequest, this.onBusy, this.onEnded));
     });
     this.rates = new DataRateSweep(this.busy, () => ({ body: this.config.limits.minRequestBodyRate, response: this.config.limits.minResponseRate }), log);
     this.server.timeout = config.timeouts.idleMs;
@@ -127,7 +135,7 @@ export class NodeEngine implements Engine {
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     let c = this.connections.get(req.socket);
     if (c === undefined) {
-      c = new ClientConnection(req.socket, this.startRequest, this.onBusy);
+      c = new ClientConnection(req.socket, this.startRequest, this.onBusy, this.onEnded);
       this.connections.set(req.socket, c);
     }
     c.push(req, res);
@@ -143,7 +151,14 @@ export class NodeEngine implements Engine {
       sendError(res, refusal.status, refusal.detail);
       return;
     }
-    this.forwarder.handle(req, res);
+    this.forwarder.handle(req, res, c);
+  };
+
+  // Where every request answered through a ClientConnection ends: proxied, refused, or cut.
+  private readonly onEnded = (c: ClientConnection): void => {
+    if (this.accessLog === undefined) return;
+    const { req, res } = c;
+    if (req !== undefined && res !== undefined) this.accessLog.record({ socket: c.socket, req, res, startedAt: c.startedAt, exchange: c.exchange });
   };
 
   private readonly onBusy = (c: ClientConnection, busy: boolean): void => {
@@ -186,12 +201,45 @@ export class NodeEngine implements Engine {
     if (config.addr !== old.addr) kept.push(`addr (still ${old.addr})`);
     if (config.timeouts.idleMs !== old.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.timeouts.idleMs / 1000} s)`);
     if (config.limits.maxHeaders !== this.maxHeaders) kept.push(`limits.maxHeaders (still ${this.maxHeaders})`);
-    this.config = { ...config, addr: old.addr, listen: old.listen, timeouts: { ...config.timeouts, idleMs: old.timeouts.idleMs } };
+    const accessLog = this.applyAccessLog(config, kept);
+    this.config = { ...config, addr: old.addr, listen: old.listen, timeouts: { ...config.timeouts, idleMs: old.timeouts.idleMs }, accessLog };
     this.forwarder.apply(config);
     // These limits are read per connection or request, so a reload puts them in force for new ones.
     this.server.headersTimeout = config.timeouts.requestHeadMs;
     this.cap.apply(config.limits);
     return { kept };
+  }
+
+  // A changed access log is opened and takes the next lines; the old one closes once its lines are
+  // written. One that cannot be opened keeps the old one (reported as kept).
+  private applyAccessLog(config: Config, kept: string[]): Config['accessLog'] {
+    const old = this.config.accessLog;
+    if (!accessLogChanged(old, config.accessLog)) {
+      this.accessLog?.trust(config.trustedProxies);
+      return old;
+    }
+    let next: AccessLog | undefined;
+    try {
+      next = config.accessLog === undefined ? undefined : new AccessLog(config.accessLog, config.trustedProxies, this.log, config.file);
+    } catch (e) {
+      this.accessLog?.trust(config.trustedProxies);
+      kept.push(`accessLog (${e instanceof Error ? e.message : String(e)}; still ${old === undefined ? 'off' : `${old.format} to ${old.path}`})`);
+      return old;
+    }
+    void this.accessLog?.close();
+    this.accessLog = next;
+    return config.accessLog;
+  }
+
+  /** Reopens the access log file (logrotate renamed it): SIGUSR1. Resolves with what happened, for the log. */
+  async reopenAccessLog(): Promise<{ ok: boolean; message: string }> {
+    const a = this.accessLog;
+    if (a === undefined) return { ok: true, message: 'no access log to reopen' };
+    if (a.config.path === '-') return { ok: true, message: 'the access log goes to standard output: nothing to reopen' };
+    const problem = await a.reopen();
+    return problem === undefined
+      ? { ok: true, message: `access log reopened: ${a.config.path}` }
+      : { ok: false, message: `access log: ${a.config.path} ${problem}; still writing to the old file` };
   }
 
   /** A server left: its connection pool closes once its requests finish. */
@@ -235,6 +283,7 @@ export class NodeEngine implements Engine {
       clearInterval(sweep);
       clearTimeout(timer);
       await this.forwarder.stop('destroy');
+      await this.accessLog?.close();
     })();
     return this.closing;
   }
