@@ -10,8 +10,14 @@ export const ACCESS_LOG_FORMATS = ['json', 'combined'] as const;
 export const accessLogSchema = z
   .strictObject({
     format: z
-      .enum(ACCESS_LOG_FORMATS, { message: `is not an access log format (allowed: ${ACCESS_LOG_FORMATS.map((f) => `"${f}"`).join(', ')})` })
-      .meta({ description: 'Line format: "json" (one JSON object per line) or "combined" (Apache/nginx combined, plus duration, server and attempts)' }),
+      .string()
+      .refine((s) => (ACCESS_LOG_FORMATS as readonly string[]).includes(s), {
+        message: `is not an access log format (allowed: ${ACCESS_LOG_FORMATS.map((f) => `"${f}"`).join(', ')})`,
+      })
+      .meta({
+        description: 'Line format: "json" (one JSON object per line) or "combined" (Apache/nginx combined, plus duration, server and attempts)',
+        enum: [...ACCESS_LOG_FORMATS],
+      }),
     path: z
       .string()
       .min(1, { message: 'is empty (a file path, or "-" for standard output)' })
@@ -34,7 +40,8 @@ export interface AccessLogConfig {
 
 /** Resolves the validated `accessLog` section; undefined when the access log is off. */
 export function resolveAccessLog(file: AccessLogFile): AccessLogConfig | undefined {
-  return file === undefined ? undefined : { format: file.format, path: file.path };
+  // The schema allowed only ACCESS_LOG_FORMATS.
+  return file === undefined ? undefined : { format: file.format as AccessLogConfig['format'], path: file.path };
 }
 
 /** True when a reload from `a` to `b` changes the access log (format, path, on or off). */

@@ -8,6 +8,9 @@ import type { Logger } from '../../util/logger.js';
 import { ClientAddressResolver, peerAddress } from './client-address.js';
 import type { Exchange } from './exchange.js';
 
+// On standard output, drops are reported once the reader has taken the backlog (less than this waits).
+const CAUGHT_UP_CHARS = 64 * 1024;
+
 /** Status logged when the client closed its connection before the response began (nginx's 499). */
 export const CLIENT_CLOSED = 499;
 /** Status logged when the balancer closed the connection without an answer (its shutdown cut it). */
@@ -202,7 +205,7 @@ export class AccessLog {
   }
 
   // A line was dropped: say so within a second. On standard output (the app log's pipe too) the
-  // report waits for the reader to take lines again, or it would be lost in the same full pipe.
+  // report waits for the reader to take the backlog, or it would be lost in the same full pipe.
   private scheduleReport(): void {
     this.writesAtDrop = this.writer.writes;
     this.reportTimer = setTimeout(this.report, Math.max(0, this.reportedAt + 1000 - performance.now()));
@@ -211,7 +214,7 @@ export class AccessLog {
 
   private readonly report = (): void => {
     this.reportTimer = undefined;
-    if (this.config.path === '-' && this.writer.writes === this.writesAtDrop) {
+    if (this.config.path === '-' && (this.writer.writes === this.writesAtDrop || this.writer.waiting > CAUGHT_UP_CHARS)) {
       this.reportTimer = setTimeout(this.report, 100);
       this.reportTimer.unref();
       return;
