@@ -221,3 +221,24 @@ test('a stdout reader that stops reading does not stall proxying; access lines a
     await closeAll(live === undefined ? [] : [live]);
   }
 });
+
+test('a request the balancer answers on the raw socket (a malformed chunked body: 400) is logged with that status, not as a client that left', async () => {
+  const [live] = await backends(1);
+  const b = await startBalancer({ healthCheck: { enabled: false }, accessLog: { format: 'json', path: '-' }, servers: [{ addr: live?.url }] });
+  try {
+    const sock = connect(Number(new URL(b.url).port), '127.0.0.1');
+    let reply = '';
+    sock.on('data', (d: Buffer) => (reply += d.toString()));
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    sock.write('POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n');
+    await waitFor(() => reply.startsWith('HTTP/1.1 400 '), 'the 400');
+    sock.destroy();
+    await waitFor(() => accessLines(b.logs).some((l) => l.path === '/upload'), 'its line');
+    const l = accessLines(b.logs).find((x) => x.path === '/upload');
+    assert.equal(l?.status, 400);
+    assert.equal(l?.method, 'POST');
+  } finally {
+    assert.equal(await b.stop(), 0);
+    await closeAll(live === undefined ? [] : [live]);
+  }
+});

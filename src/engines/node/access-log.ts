@@ -25,6 +25,8 @@ export interface EndedRequest {
   readonly startedAt: number;
   /** The proxied exchange; undefined when the balancer answered without trying a server. */
   readonly exchange: Exchange | undefined;
+  /** Status the balancer answered with on the raw socket (no ServerResponse), or 0. */
+  readonly answeredOnSocket: number;
 }
 
 const OPEN_PROBLEMS: Record<string, string> = {
@@ -93,9 +95,16 @@ export interface AccessEntry {
 /** The fields of a request that just ended; `resolver` finds the client behind trusted proxies. */
 export function accessEntry(r: EndedRequest, resolver: ClientAddressResolver, now: number): AccessEntry {
   const { req, res, exchange: x } = r;
-  // No response began: the client left first (499), unless the exchange ended first, which only our
-  // own cut (shutdown grace period over) does without answering.
-  const status = res.headersSent ? res.statusCode : x?.done === true ? NO_RESPONSE : CLIENT_CLOSED;
+  // No response began: the balancer answered on the raw socket (408 too slow, 400 bad body), or the
+  // client left first (499), unless the exchange ended first, which only our own cut (shutdown
+  // grace period over) does without answering.
+  const status = res.headersSent
+    ? res.statusCode
+    : r.answeredOnSocket !== 0
+      ? r.answeredOnSocket
+      : x?.done === true
+        ? NO_RESPONSE
+        : CLIENT_CLOSED;
   let bytes = 0;
   if (res.headersSent && req.method !== 'HEAD') {
     if (x !== undefined && x.status !== 0) bytes = x.bodyBytes;

@@ -128,7 +128,7 @@ export class NodeEngine implements Engine {
       const status = clientErrorStatus(err.code);
       const c = this.connections.get(socket as Socket);
       if (c === undefined) endSocketWithError(socket, status);
-      else c.failAfterQueue(() => endSocketWithError(socket, status));
+      else c.failAfterQueue(() => endSocketWithError(socket, status), status);
     });
   }
 
@@ -158,7 +158,7 @@ export class NodeEngine implements Engine {
   private readonly onEnded = (c: ClientConnection): void => {
     if (this.accessLog === undefined) return;
     const { req, res } = c;
-    if (req !== undefined && res !== undefined) this.accessLog.record({ socket: c.socket, req, res, startedAt: c.startedAt, exchange: c.exchange });
+    if (req !== undefined && res !== undefined) this.accessLog.record({ socket: c.socket, req, res, startedAt: c.startedAt, exchange: c.exchange, answeredOnSocket: c.answeredOnSocket });
   };
 
   private readonly onBusy = (c: ClientConnection, busy: boolean): void => {

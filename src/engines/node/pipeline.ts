@@ -48,6 +48,8 @@ export class ClientConnection implements ExchangeSlot {
   sweptAt = 0;
   /** The current request's exchange with a server, once the proxy made one. */
   exchange: Exchange | undefined;
+  /** Status the balancer answered the current request with on the raw socket (408 slow body, 400 bad body); 0: none. */
+  answeredOnSocket = 0;
   private queue: [IncomingMessage, ServerResponse][] | undefined;
   private pausedByUs = false;
   private over = false;
@@ -81,13 +83,16 @@ export class ClientConnection implements ExchangeSlot {
    * Ends the connection with `reply` (an error on the raw socket) once the requests parsed before
    * it have been answered, so an error never overtakes a response owed to an earlier request.
    */
-  failAfterQueue(reply: () => void): void {
+  failAfterQueue(reply: () => void, status = 0): void {
     if (this.res === undefined) return reply();
     if (this.req?.complete === false) {
       // The error is in the body of the request being answered: it is the answer, unless one has started.
       this.last();
       if (this.res.headersSent) this.socket.destroy();
-      else reply();
+      else {
+        this.answeredOnSocket = status;
+        reply();
+      }
       return;
     }
     this.pendingReply = reply;
@@ -114,6 +119,7 @@ export class ClientConnection implements ExchangeSlot {
     this.bodyWaitMs = 0;
     this.stallAt = 0;
     this.exchange = undefined;
+    this.answeredOnSocket = 0;
     res.on('close', this.onClose);
     this.busy(this, true);
     this.start(this, req, res);
