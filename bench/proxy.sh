@@ -4,7 +4,8 @@
 # Usage: bash bench/proxy.sh [seconds=10] [connections=64]
 # BALANCER_BEFORE=DIR also runs the balancer built in another checkout (e.g. a worktree of an older
 # commit, after its npm ci) in the same run, for before/after figures of a change.
-# ACCESS_LOG=json|combined turns the balancer's access log on (to a file in the temp dir) for its run.
+# ACCESS_LOG=json|combined also runs a second balancer, the same but with its access log on (to a
+# file in the temp dir), in the same run: the access log's cost.
 # Needs: wrk, nginx, haproxy (apt-get install -y wrk nginx-light haproxy) and a build (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,7 +61,7 @@ haproxy -f "$work/haproxy.cfg" -db & pids+=($!)
 
 # Ours.
 cat > "$work/balancer.json" <<CONF
-{"addr": "127.0.0.1:18083", "algorithm": "round-robin", $( [ -n "${ACCESS_LOG:-}" ] && printf '"accessLog": {"format": "%s", "path": "%s"}, ' "$ACCESS_LOG" "$work/access.log" )"servers": [$(for p in "${BACK[@]}"; do printf '{"addr":"http://127.0.0.1:%s"},' "$p"; done | sed 's/,$//')]}
+{"addr": "127.0.0.1:18083", "algorithm": "round-robin", "servers": [$(for p in "${BACK[@]}"; do printf '{"addr":"http://127.0.0.1:%s"},' "$p"; done | sed 's/,$//')]}
 CONF
 node dist/src/cli.js start --config "$work/balancer.json" --log-level warn & pids+=($!)
 ports=(18081 18082 18083)
@@ -68,6 +69,11 @@ if [ -n "${BALANCER_BEFORE:-}" ]; then
   sed 's/18083/18084/' "$work/balancer.json" > "$work/before.json"
   node "$BALANCER_BEFORE/dist/src/cli.js" start --config "$work/before.json" --log-level warn & pids+=($!)
   ports+=(18084)
+fi
+if [ -n "${ACCESS_LOG:-}" ]; then
+  sed "s|18083\",|18085\", \"accessLog\": {\"format\": \"$ACCESS_LOG\", \"path\": \"$work/access.log\"},|" "$work/balancer.json" > "$work/logged.json"
+  node dist/src/cli.js start --config "$work/logged.json" --log-level warn & pids+=($!)
+  ports+=(18085)
 fi
 
 for port in "${ports[@]}"; do
@@ -83,9 +89,13 @@ run() { # name port -> requests/s
 }
 echo "proxy throughput: wrk -t1 -c$CONN -d${DUR}s, 4 backends, one worker each, $(nproc) cores" >&2
 n=$(run nginx 18081); h=$(run haproxy 18082); b=$(run balancer 18083)
-[ -n "${ACCESS_LOG:-}" ] && echo "access log ($ACCESS_LOG): $(wc -l < "$work/access.log") lines, $(du -h "$work/access.log" | cut -f1)" >&2
 awk -v b="$b" -v n="$n" -v h="$h" 'BEGIN { printf "ratio balancer/nginx %.2f, balancer/haproxy %.2f\n", b/n, b/h }'
 if [ -n "${BALANCER_BEFORE:-}" ]; then
   o=$(run before 18084)
   awk -v b="$b" -v o="$o" -v n="$n" 'BEGIN { printf "ratio before/nginx %.2f; balancer/before %.2f\n", o/n, b/o }'
+fi
+if [ -n "${ACCESS_LOG:-}" ]; then
+  l=$(run "+log" 18085)
+  echo "access log ($ACCESS_LOG): $(wc -l < "$work/access.log") lines, $(du -h "$work/access.log" | cut -f1)" >&2
+  awk -v b="$b" -v l="$l" 'BEGIN { printf "ratio with access log/without %.2f\n", l/b }'
 fi
