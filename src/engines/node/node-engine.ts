@@ -201,7 +201,7 @@ export class NodeEngine implements Engine {
     if (config.addr !== old.addr) kept.push(`addr (still ${old.addr})`);
     if (config.timeouts.idleMs !== old.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.timeouts.idleMs / 1000} s)`);
     if (config.limits.maxHeaders !== this.maxHeaders) kept.push(`limits.maxHeaders (still ${this.maxHeaders})`);
-    const accessLog = this.applyAccessLog(config, kept);
+    const accessLog = this.applyAccessLog(config);
     this.config = { ...config, addr: old.addr, listen: old.listen, timeouts: { ...config.timeouts, idleMs: old.timeouts.idleMs }, accessLog };
     this.forwarder.apply(config);
     // These limits are read per connection or request, so a reload puts them in force for new ones.
@@ -211,8 +211,8 @@ export class NodeEngine implements Engine {
   }
 
   // A changed access log is opened and takes the next lines; the old one closes once its lines are
-  // written. One that cannot be opened keeps the old one (reported as kept).
-  private applyAccessLog(config: Config, kept: string[]): Config['accessLog'] {
+  // written. One that cannot be opened keeps the old one (logged as an error).
+  private applyAccessLog(config: Config): Config['accessLog'] {
     const old = this.config.accessLog;
     if (!accessLogChanged(old, config.accessLog)) {
       this.accessLog?.trust(config.trustedProxies);
@@ -223,11 +223,15 @@ export class NodeEngine implements Engine {
       next = config.accessLog === undefined ? undefined : new AccessLog(config.accessLog, config.trustedProxies, this.log, config.file);
     } catch (e) {
       this.accessLog?.trust(config.trustedProxies);
-      kept.push(`accessLog (${e instanceof Error ? e.message : String(e)}; still ${old === undefined ? 'off' : `${old.format} to ${old.path}`})`);
+      // Not a setting that needs a restart: a problem to fix, said as one (the rest of the reload stands).
+      const still = old === undefined ? 'off' : `${old.format} to ${old.path}`;
+      this.log.error({ problem: e instanceof Error ? e.message : String(e) }, `reload: ${e instanceof Error ? e.message : String(e)}; the access log stays as it was (${still})`);
       return old;
     }
     void this.accessLog?.close();
     this.accessLog = next;
+    const show = (a: Config['accessLog']): string => (a === undefined ? 'off' : `${a.format} to ${a.path === '-' ? 'standard output' : a.path}`);
+    this.log.info({ accessLog: config.accessLog ?? null }, `access log: ${show(config.accessLog)} (was ${show(old)})`);
     return config.accessLog;
   }
 
