@@ -166,6 +166,14 @@ test('rename then SIGUSR1: new lines go to a new file at the path; a reload swit
     const entry = JSON.parse(fileLines(path)[1] ?? '') as Record<string, unknown>;
     assert.equal(entry.path, '/after-reload');
     assert.equal(entry.status, 200);
+
+    // A reload to a path that cannot be opened keeps the old log and says why.
+    writeFileSync(b.file, JSON.stringify({ ...config, accessLog: { format: 'json', path: '/nonexistent-dir/a.log' } }));
+    b.proc.kill('SIGHUP');
+    await waitFor(() => b.logs.some((l) => String(l.msg).includes('the access log stays as it was (json to ')), 'the error line');
+    assert.equal((await get(`${b.url}/after-bad-reload`)).status, 200);
+    await waitFor(() => fileLines(path).length === 3, 'a line in the old log');
+    assert.match(fileLines(path)[2] ?? '', /"path":"\/after-bad-reload"/);
   } finally {
     assert.equal(await b.stop(), 0);
     await closeAll(live === undefined ? [] : [live]);
