@@ -6,6 +6,8 @@
 # commit, after its npm ci) in the same run, for before/after figures of a change.
 # BALANCER_METRICS=1 also runs ours with the admin listener on (so Prometheus metrics are kept, and
 # /metrics is scraped every second during its run, as Prometheus would), for metrics on/off figures.
+# ACCESS_LOG=json|combined also runs a second balancer, the same but with its access log on (to a
+# file in the temp dir), in the same run: the access log's cost.
 # Needs: wrk, nginx, haproxy (apt-get install -y wrk nginx-light haproxy) and a build (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +72,11 @@ if [ -n "${BALANCER_BEFORE:-}" ]; then
   node "$BALANCER_BEFORE/dist/src/cli.js" start --config "$work/before.json" --log-level warn & pids+=($!)
   ports+=(18084)
 fi
+if [ -n "${ACCESS_LOG:-}" ]; then
+  sed "s|18083\",|18087\", \"accessLog\": {\"format\": \"$ACCESS_LOG\", \"path\": \"$work/access.log\"},|" "$work/balancer.json" > "$work/logged.json"
+  node dist/src/cli.js start --config "$work/logged.json" --log-level warn & pids+=($!)
+  ports+=(18087)
+fi
 
 if [ -n "${BALANCER_METRICS:-}" ]; then
   sed 's/"addr": "127.0.0.1:18083",/"addr": "127.0.0.1:18085", "admin": {"addr": "127.0.0.1:18086"},/' "$work/balancer.json" > "$work/metrics.json"
@@ -102,4 +109,9 @@ if [ -n "${BALANCER_METRICS:-}" ]; then
   kill "$scraper" 2>/dev/null || true
   lines=$(curl -sf http://127.0.0.1:18086/metrics | grep -c '^balancer_requests_total' || true)
   awk -v b="$b" -v b2="$b2" -v m="$m" -v m2="$m2" -v l="$lines" 'BEGIN { printf "metrics off %.0f req/s, on %.0f req/s (means of two runs each): ratio on/off %.3f (%d balancer_requests_total series)\n", (b+b2)/2, (m+m2)/2, (m+m2)/(b+b2), l }'
+fi
+if [ -n "${ACCESS_LOG:-}" ]; then
+  l=$(run "+log" 18087)
+  echo "access log ($ACCESS_LOG): $(wc -l < "$work/access.log") lines, $(du -h "$work/access.log" | cut -f1)" >&2
+  awk -v b="$b" -v l="$l" 'BEGIN { printf "ratio with access log/without %.2f\n", l/b }'
 fi

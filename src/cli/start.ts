@@ -97,7 +97,13 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     sourcesFromConfig(c, { log, previous: previous.filter((p): p is DnsSource => p instanceof DnsSource) });
   // Prometheus metrics are kept only when the admin listener (which serves /metrics) runs.
   const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL, sources: dnsSources, metrics: config.admin !== undefined });
-  const balancer = new NodeEngine(cluster, log);
+  let balancer: NodeEngine;
+  try {
+    balancer = new NodeEngine(cluster, log);
+  } catch (e) {
+    await Promise.all(testServers.map((t) => t.close()));
+    fail(e); // an access log path that cannot be opened: a config error, exit 2
+  }
   cluster.attach(balancer);
   let bound: AddressInfo;
   try {
@@ -173,6 +179,10 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   const reload = (trigger: string): void => void cluster.reload(trigger);
   process.on('SIGHUP', () => (attached ? stop('SIGHUP (the terminal closed)') : reload('SIGHUP')));
   process.on(RELOAD_SIGNAL, () => reload(RELOAD_SIGNAL));
+  // SIGUSR1 reopens the access log, as for nginx (logrotate renames the file, then signals).
+  process.on('SIGUSR1', () => {
+    void balancer.reopenAccessLog().then(({ ok, message }) => (ok ? log.info({ signal: 'SIGUSR1' }, `SIGUSR1: ${message}`) : log.error({ signal: 'SIGUSR1' }, `SIGUSR1: ${message}`)));
+  });
   // A half-written file fails validation and changes nothing; the write that completes it reloads.
   const watcher = opts.watch ? watchConfigFile(config.file, () => reload('config file changed')) : undefined;
   if (watcher !== undefined) log.info({ file: config.file }, `watching ${config.file}: changes are reloaded`);

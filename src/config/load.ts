@@ -13,6 +13,7 @@ import { substituteEnv, type Env } from '../control/notify/env.js';
 import { formatNotificationIssue, resolveNotifications, type NotifierConfig } from '../control/notify/config.js';
 import { parseListenAddress, type ListenAddress } from './listen.js';
 import { adminSchema, resolveAdmin, type AdminConfig } from './admin.js';
+import { accessLogSchema, resolveAccessLog, type AccessLogConfig } from './access-log.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { rateObject, resolveLimits, type Limits } from './limits.js';
 
@@ -61,6 +62,8 @@ export interface Config {
   readonly notifications: readonly NotifierConfig[];
   /** The admin API listener; undefined when off. */
   readonly admin: AdminConfig | undefined;
+  /** The access log; undefined (or absent) when off. */
+  readonly accessLog?: AccessLogConfig;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -103,6 +106,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     healthCheck: configSchema.shape.healthCheck.unwrap() as unknown as z.ZodObject,
     'healthCheck.passive': healthCheckSchema.shape.passive.unwrap() as unknown as z.ZodObject,
     admin: adminSchema.unwrap(),
+    accessLog: accessLogSchema.unwrap(),
     retries: configSchema.shape.retries.unwrap(),
     limits: configSchema.shape.limits.unwrap(),
     'limits.minRequestBodyRate': rateObject,
@@ -179,6 +183,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     },
     notifications: resolveNotifications(file.notifications),
     admin: resolveAdmin(file.admin),
+    accessLog: resolveAccessLog(file.accessLog),
   };
 }
 

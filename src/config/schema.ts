@@ -6,6 +6,7 @@ import { checkCidr } from '../engines/node/client-address.js';
 import { checkServerAddress } from '../engines/node/upstream-path.js';
 import { notificationsSchema } from '../control/notify/config.js';
 import { adminSchema } from './admin.js';
+import { accessLogSchema } from './access-log.js';
 import { backupField, healthCheckField } from '../control/health/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../control/health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
@@ -134,6 +135,7 @@ export const configSchema = z
     limits: limitsSchema.prefault({}),
     notifications: notificationsSchema,
     admin: adminSchema,
+    accessLog: accessLogSchema,
     servers: z
       .array(z.union([serverSchema, dnsServerSchema, srvServerSchema]))
       .min(1, { message: 'is empty (at least one server is required)' })

@@ -99,6 +99,7 @@ export class DataRateSweep {
     if (what === 'request body' && res !== undefined && !res.headersSent && socket.writable) {
       // Kestrel answers a too-slow upload 408; the connection closes either way, which cancels
       // the upstream request (the exchange sees its client go).
+      c.answeredOnSocket = 408;
       endSocketWithError(socket, 408, 'request body too slow');
       socket.once('finish', () => socket.destroy());
       setTimeout(() => socket.destroy(), DATA_RATE_SWEEP_MS).unref();

@@ -26,9 +26,10 @@ export function sendUpstreamError(res: ServerResponse, status: number, detail: s
     return;
   }
   const body = `${status} ${STATUS_CODES[status] ?? 'Error'}: ${detail}\n`;
+  // Set apart, so res.getHeader() reads it back (the access log's byte count); writeHead's own headers are not kept.
+  res.setHeader('content-length', Buffer.byteLength(body));
   const headers: Record<string, string | number> = {
     'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
   };
   if (retryAfterSeconds !== undefined) headers['retry-after'] = retryAfterSeconds;

@@ -40,6 +40,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   // the end of the response in one write instead of two.
   private remaining = -1;
   private ended = false;
+  /** Response body bytes written to the client (for the access log). */
+  bodyBytes = 0;
   /** Attempts made, the current one included. */
   attempts = 1;
   /** Upstreams tried before the current one (allocated on the first retry only). */
@@ -110,6 +112,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.bodyBytes += chunk.length;
     if (this.remaining === chunk.length) {
       this.ended = true;
       this.res.end(chunk);

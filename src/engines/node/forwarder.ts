@@ -11,6 +11,7 @@ import { countOf, lastSeconds, LogThrottle } from '../../util/log-throttle.js';
 import { ClientAddressResolver, peerAddress } from './client-address.js';
 import { endSocketWithError, sendError, type UpstreamFailure } from './errors.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
+import type { ExchangeSlot } from './pipeline.js';
 import { logLocalResourceError } from './local-errors.js';
 import { upstreamHeaders } from './headers.js';
 import { StrayGuard } from './stray-guard.js';
@@ -122,24 +123,24 @@ export class Forwarder implements ExchangeOwner {
     this.retire(old);
   }
 
-  /** Proxies one request: small bodies are kept for replay, others stream. */
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  /** Proxies one request: small bodies are kept for replay, others stream. Its exchange is left in `slot`. */
+  handle(req: IncomingMessage, res: ServerResponse, slot?: ExchangeSlot): void {
     const te = req.headers['transfer-encoding'];
     const cl = req.headers['content-length'];
     if (te === undefined && (cl === undefined || cl === '0')) {
-      this.forward(req, res, null, true);
+      this.forward(req, res, null, true, slot);
       return;
     }
     const length = te === undefined ? Number(cl) : Infinity;
     if (length <= MAX_REPLAY_BODY_BYTES && this.config.retries.attempts > 1) {
       // Small bodies are kept whole (as nginx buffers them) so a failed attempt can be replayed.
-      readSmallBody(req, (body) => (body === undefined ? res.destroy() : this.forward(req, res, body, true)));
+      readSmallBody(req, (body) => (body === undefined ? res.destroy() : this.forward(req, res, body, true, slot)));
       return;
     }
-    this.forward(req, res, req, false);
+    this.forward(req, res, req, false, slot);
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, body: Buffer | IncomingMessage | null, replayable: boolean): void {
+  private forward(req: IncomingMessage, res: ServerResponse, body: Buffer | IncomingMessage | null, replayable: boolean, slot: ExchangeSlot | undefined): void {
     const target = req.url ?? '/';
     if (target[0] !== '/' && !ABSOLUTE_FORM.test(target)) {
       // Asterisk-form ("OPTIONS *") and other targets a backend path cannot carry.
@@ -178,6 +179,7 @@ export class Forwarder implements ExchangeOwner {
       reset: this.strays.noReuse(u) ? true : undefined,
     };
     const x = new Exchange(this, req, res, u, options, replayable);
+    if (slot !== undefined) slot.exchange = x;
     // Only a socket whose request has fully arrived is merely waiting on the upstream; one still
     // uploading stays under the client idle timeout (nginx's client_body_timeout).
     if (body === req) req.once('end', () => x.done || this.awaitingUpstream.add(req.socket));

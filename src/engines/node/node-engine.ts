@@ -7,6 +7,8 @@ import { formatHostPort } from '../../config/listen.js';
 import { RESERVED_FDS, softFdLimit } from '../../config/limits.js';
 import type { ControlPlane, Engine } from '../engine.js';
 import { BalancerError } from '../../util/errors.js';
+import { accessLogChanged } from '../../config/access-log.js';
+import { AccessLog } from './access-log.js';
 import type { Logger } from '../../util/logger.js';
 import { ConnectionCap } from './connection-limits.js';
 import { DataRateSweep } from './data-rate.js';
@@ -50,6 +52,8 @@ export class NodeEngine implements Engine {
   // Header lines allowed: fixed for the listener's life, as node's parsers keep maxHeaders + 1.
   private readonly maxHeaders: number;
   private closing: Promise<void> | undefined;
+  // Undefined when off: then a request's end costs one check.
+  private accessLog: AccessLog | undefined;
 
   /** Builds the engine over `cluster` (does not listen yet). */
   constructor(
@@ -62,6 +66,8 @@ export class NodeEngine implements Engine {
     // Requests we answer ourselves (no server) are counted by the control plane's metrics.
     const metrics = cluster.metrics;
     onSelfAnswered(metrics === undefined ? undefined : (method, status) => metrics.selfAnswered(method, status));
+    // A path that cannot be opened is a config error (exit 2), as in nginx.
+    this.accessLog = config.accessLog === undefined ? undefined : new AccessLog(config.accessLog, config.trustedProxies, log, config.file);
     const headMs = config.timeouts.requestHeadMs;
     this.server = createServer(
       {
@@ -80,7 +86,9 @@ export class NodeEngine implements Engine {
     this.server.maxHeadersCount = this.maxHeaders + 1;
     this.cap = new ConnectionCap(this.server, config.limits, log);
     this.server.on('connection', (socket: Socket) => {
-      this.connections.set(socket, new ClientConnection(socket, this.startRequest, this.onBusy));
+      // The peer's address is read now, while the socket is open, for the access log's lines.
+      if (this.accessLog !== undefined) void socket.remoteAddress;
+      this.connections.set(socket, new ClientConnection(socket, this.startRequest, this.onBusy, this.onEnded));
     });
     this.rates = new DataRateSweep(this.busy, () => ({ body: this.config.limits.minRequestBodyRate, response: this.config.limits.minResponseRate }), log);
     this.server.timeout = config.timeouts.idleMs;
@@ -125,14 +133,14 @@ export class NodeEngine implements Engine {
       // A connection that sent nothing made no request: answered, not counted.
       const end = (socket as Socket).bytesRead > 0 ? endSocketWithError : writeSocketError;
       if (c === undefined) end(socket, status);
-      else c.failAfterQueue(() => end(socket, status));
+      else c.failAfterQueue(() => end(socket, status), status);
     });
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     let c = this.connections.get(req.socket);
     if (c === undefined) {
-      c = new ClientConnection(req.socket, this.startRequest, this.onBusy);
+      c = new ClientConnection(req.socket, this.startRequest, this.onBusy, this.onEnded);
       this.connections.set(req.socket, c);
     }
     c.push(req, res);
@@ -148,7 +156,14 @@ export class NodeEngine implements Engine {
       sendError(res, refusal.status, refusal.detail);
       return;
     }
-    this.forwarder.handle(req, res);
+    this.forwarder.handle(req, res, c);
+  };
+
+  // Where every request answered through a ClientConnection ends: proxied, refused, or cut.
+  private readonly onEnded = (c: ClientConnection): void => {
+    if (this.accessLog === undefined) return;
+    const { req, res } = c;
+    if (req !== undefined && res !== undefined) this.accessLog.record({ socket: c.socket, req, res, startedAt: c.startedAt, exchange: c.exchange, answeredOnSocket: c.answeredOnSocket });
   };
 
   private readonly onBusy = (c: ClientConnection, busy: boolean): void => {
@@ -191,12 +206,49 @@ export class NodeEngine implements Engine {
     if (config.addr !== old.addr) kept.push(`addr (still ${old.addr})`);
     if (config.timeouts.idleMs !== old.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.timeouts.idleMs / 1000} s)`);
     if (config.limits.maxHeaders !== this.maxHeaders) kept.push(`limits.maxHeaders (still ${this.maxHeaders})`);
-    this.config = { ...config, addr: old.addr, listen: old.listen, timeouts: { ...config.timeouts, idleMs: old.timeouts.idleMs } };
+    const accessLog = this.applyAccessLog(config);
+    this.config = { ...config, addr: old.addr, listen: old.listen, timeouts: { ...config.timeouts, idleMs: old.timeouts.idleMs }, accessLog };
     this.forwarder.apply(config);
     // These limits are read per connection or request, so a reload puts them in force for new ones.
     this.server.headersTimeout = config.timeouts.requestHeadMs;
     this.cap.apply(config.limits);
     return { kept };
+  }
+
+  // A changed access log is opened and takes the next lines; the old one closes once its lines are
+  // written. One that cannot be opened keeps the old one (logged as an error).
+  private applyAccessLog(config: Config): Config['accessLog'] {
+    const old = this.config.accessLog;
+    if (!accessLogChanged(old, config.accessLog)) {
+      this.accessLog?.trust(config.trustedProxies);
+      return old;
+    }
+    let next: AccessLog | undefined;
+    try {
+      next = config.accessLog === undefined ? undefined : new AccessLog(config.accessLog, config.trustedProxies, this.log, config.file);
+    } catch (e) {
+      this.accessLog?.trust(config.trustedProxies);
+      // Not a setting that needs a restart: a problem to fix, said as one (the rest of the reload stands).
+      const still = old === undefined ? 'off' : `${old.format} to ${old.path}`;
+      this.log.error({ problem: e instanceof Error ? e.message : String(e) }, `reload: ${e instanceof Error ? e.message : String(e)}; the access log stays as it was (${still})`);
+      return old;
+    }
+    void this.accessLog?.close();
+    this.accessLog = next;
+    const show = (a: Config['accessLog']): string => (a === undefined ? 'off' : `${a.format} to ${a.path === '-' ? 'standard output' : a.path}`);
+    this.log.info({ accessLog: config.accessLog ?? null }, `access log: ${show(config.accessLog)} (was ${show(old)})`);
+    return config.accessLog;
+  }
+
+  /** Reopens the access log file (logrotate renamed it): SIGUSR1. Resolves with what happened, for the log. */
+  async reopenAccessLog(): Promise<{ ok: boolean; message: string }> {
+    const a = this.accessLog;
+    if (a === undefined) return { ok: true, message: 'no access log to reopen' };
+    if (a.config.path === '-') return { ok: true, message: 'the access log goes to standard output: nothing to reopen' };
+    const problem = await a.reopen();
+    return problem === undefined
+      ? { ok: true, message: `access log reopened: ${a.config.path}` }
+      : { ok: false, message: `access log: ${a.config.path} ${problem}; still writing to the old file` };
   }
 
   /** A server left: its connection pool closes once its requests finish. */
@@ -240,6 +292,7 @@ export class NodeEngine implements Engine {
       clearInterval(sweep);
       clearTimeout(timer);
       await this.forwarder.stop('destroy');
+      await this.accessLog?.close();
     })();
     return this.closing;
   }

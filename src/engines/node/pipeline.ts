@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Exchange } from './exchange.js';
 
 /** Requests parsed ahead of the one being answered before the connection stops being read. */
 export const PIPELINE_PAUSE_AT = 8;
@@ -15,6 +16,11 @@ interface HttpServerSocket extends Socket {
 /** Starts one request: the proxy's handler. */
 export type StartRequest = (c: ClientConnection, req: IncomingMessage, res: ServerResponse) => void;
 
+/** Where the proxy leaves the exchange of the request being answered (for the access log). */
+export interface ExchangeSlot {
+  exchange: Exchange | undefined;
+}
+
 /**
  * One client connection, answered one request at a time as nginx and HAProxy do: node:http parses
  * pipelined requests as they arrive and emits each at once, so the next one is held here until the
@@ -23,7 +29,7 @@ export type StartRequest = (c: ClientConnection, req: IncomingMessage, res: Serv
  * PIPELINE_PAUSE_AT requests wait. After a response that closes the connection
  * (`Connection: close`, an error) or a cut, the requests behind it are never started.
  */
-export class ClientConnection {
+export class ClientConnection implements ExchangeSlot {
   /** The request being answered, undefined between requests. */
   req: IncomingMessage | undefined;
   /** Its response. */
@@ -40,6 +46,10 @@ export class ClientConnection {
   deliveredAtStall = 0;
   /** When the data-rate sweep last looked. */
   sweptAt = 0;
+  /** The current request's exchange with a server, once the proxy made one. */
+  exchange: Exchange | undefined;
+  /** Status the balancer answered the current request with on the raw socket (408 slow body, 400 bad body); 0: none. */
+  answeredOnSocket = 0;
   private queue: [IncomingMessage, ServerResponse][] | undefined;
   private pausedByUs = false;
   private over = false;
@@ -50,6 +60,8 @@ export class ClientConnection {
     readonly socket: Socket,
     private readonly start: StartRequest,
     private readonly busy: (c: ClientConnection, active: boolean) => void,
+    /** Called once as each request ends (answered, or its connection closed), before the next begins. */
+    private readonly ended?: (c: ClientConnection) => void,
   ) {}
 
   /** A request node:http parsed on this connection: started now or queued behind the current one. */
@@ -71,13 +83,16 @@ export class ClientConnection {
    * Ends the connection with `reply` (an error on the raw socket) once the requests parsed before
    * it have been answered, so an error never overtakes a response owed to an earlier request.
    */
-  failAfterQueue(reply: () => void): void {
+  failAfterQueue(reply: () => void, status = 0): void {
     if (this.res === undefined) return reply();
     if (this.req?.complete === false) {
       // The error is in the body of the request being answered: it is the answer, unless one has started.
       this.last();
       if (this.res.headersSent) this.socket.destroy();
-      else reply();
+      else {
+        this.answeredOnSocket = status;
+        reply();
+      }
       return;
     }
     this.pendingReply = reply;
@@ -103,6 +118,8 @@ export class ClientConnection {
     this.bytesReadAtStart = this.socket.bytesRead;
     this.bodyWaitMs = 0;
     this.stallAt = 0;
+    this.exchange = undefined;
+    this.answeredOnSocket = 0;
     res.on('close', this.onClose);
     this.busy(this, true);
     this.start(this, req, res);
@@ -110,6 +127,7 @@ export class ClientConnection {
 
   // The response ended (finished, or its connection closed): start the next request, if any.
   private readonly onClose = (): void => {
+    this.ended?.(this);
     const res = this.res;
     this.req = undefined;
     this.res = undefined;
