@@ -95,18 +95,19 @@ export interface AccessEntry {
 /** The fields of a request that just ended; `resolver` finds the client behind trusted proxies. */
 export function accessEntry(r: EndedRequest, resolver: ClientAddressResolver, now: number): AccessEntry {
   const { req, res, exchange: x } = r;
-  // No response began: the balancer answered on the raw socket (408 too slow, 400 bad body), or the
-  // client left first (499), unless the exchange ended first, which only our own cut (shutdown
-  // grace period over) does without answering.
-  const status = res.headersSent
-    ? res.statusCode
-    : r.answeredOnSocket !== 0
-      ? r.answeredOnSocket
+  // The balancer answered on the raw socket (408 too slow, 400 bad body); else the response's
+  // status; else no response began: the client left first (499), unless the exchange ended first,
+  // which only our own cut (shutdown grace period over) does without answering.
+  // An answer on the raw socket wins: a server's response arriving after it never reached the client.
+  const status = r.answeredOnSocket !== 0
+    ? r.answeredOnSocket
+    : res.headersSent
+      ? res.statusCode
       : x?.done === true
         ? NO_RESPONSE
         : CLIENT_CLOSED;
   let bytes = 0;
-  if (res.headersSent && req.method !== 'HEAD') {
+  if (res.headersSent && r.answeredOnSocket === 0 && req.method !== 'HEAD') {
     if (x !== undefined && x.status !== 0) bytes = x.bodyBytes;
     // The balancer's own answers (errors) always carry their length.
     else if (res.writableFinished) bytes = Number(res.getHeader('content-length') ?? 0);
