@@ -1,4 +1,5 @@
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import type { LogSink } from './logger.js';
 
 /** Writes the line that stands for `count` occurrences of a cause over the last `windowMs` (since its previous line). */
 export type SummaryWriter = (count: number, windowMs: number) => void;
@@ -90,4 +91,26 @@ export function countOf(n: number, noun: string, plural = `${noun}s`): string {
 export function lastSeconds(ms: number): string {
   const s = ms / 1000;
   return `in the last ${s >= 10 ? Math.round(s) : Math.max(0.1, Math.round(s * 10) / 10)} s`;
+}
+
+/**
+ * A LogThrottle writing warnings to `log` with one line builder for both cases: `line(count,
+ * seconds)` gives the fields and message of a line standing for `count` events (1 for the first).
+ */
+export class ThrottledLog {
+  private readonly throttle: LogThrottle;
+
+  /** `intervalMs`: the shortest time between two lines of one cause. */
+  constructor(intervalMs = 1000, clock: Clock = systemClock) {
+    this.throttle = new LogThrottle(clock, intervalMs);
+  }
+
+  /** Logs `line(1, 1)` for `cause` now, or counts it into the summary line that follows. */
+  note(cause: string, log: LogSink, line: (count: number, seconds: number) => [Record<string, unknown>, string]): void {
+    this.throttle.note(
+      cause,
+      () => log.warn(...line(1, 1)),
+      (count, windowMs) => log.warn(...line(count, Math.max(1, Math.round(windowMs / 1000)))),
+    );
+  }
 }

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Limits } from '../../config/limits.js';
 import type { Logger } from '../../util/logger.js';
-import { ThrottledLog } from './local-errors.js';
+import { ThrottledLog } from '../../util/log-throttle.js';
 
 /**
  * The client connection cap (limits.maxConnections), node's `server.maxConnections`: a connection

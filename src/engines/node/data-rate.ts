@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { MinRate } from '../../config/limits.js';
 import type { Logger } from '../../util/logger.js';
 import { endSocketWithError } from './errors.js';
-import { ThrottledLog } from './local-errors.js';
+import { ThrottledLog } from '../../util/log-throttle.js';
 import type { ClientConnection } from './pipeline.js';
 
 /** How often the one sweep over the connections with a request runs. */

@@ -14,7 +14,7 @@ import { ConnectionCap } from './connection-limits.js';
 import { DataRateSweep } from './data-rate.js';
 import { endSocketWithError, onSelfAnswered, sendError, writeSocketError } from './errors.js';
 import { Forwarder } from './forwarder.js';
-import { ThrottledLog } from './local-errors.js';
+import { ThrottledLog } from '../../util/log-throttle.js';
 import { ClientConnection } from './pipeline.js';
 import { checkRequestHead } from './request-head.js';
 
