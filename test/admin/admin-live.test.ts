@@ -5,7 +5,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { WebhookBody } from '../../src/control/notify/payload.js';
-import { backends, CLI, closeAll, get, startBalancer, writeConfig, type BalancerProcess } from '../helpers/cluster.js';
+import { backends, CLI, closeAll, get, startBalancer, writeConfig, adminUrl } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 import { startReceiver } from '../control/notify/helpers.js';
 import { rawExchange as raw } from '../helpers/raw-client.js';
@@ -23,11 +23,6 @@ interface ServerJson {
 }
 
 /** The admin URL from the balancer's start-up log. */
-async function adminUrl(bp: BalancerProcess): Promise<string> {
-  await waitFor(() => bp.logs.some((l) => typeof l.admin === 'string'), 'the admin API start line');
-  return String(bp.logs.find((l) => typeof l.admin === 'string')?.admin);
-}
-
 async function servers(admin: string): Promise<ServerJson[]> {
   const r = await get(`${admin}/api/servers`, { headers: auth });
   assert.equal(r.status, 200, r.body);

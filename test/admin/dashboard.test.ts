@@ -5,21 +5,16 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { connect } from 'node:net';
 import { test } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
-import { backends, closeAll, get, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
+import { backends, closeAll, get, startBalancer, adminUrl } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
+import { rawExchange } from '../helpers/raw-client.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'dash-token-93be';
 /** Where the screenshot goes: a temp file, or the README's image when DASHBOARD_SCREENSHOT names it. */
 const SHOT = process.env.DASHBOARD_SCREENSHOT ?? `/tmp/balancer-dashboard-${process.pid}.png`;
-
-async function adminUrl(bp: BalancerProcess): Promise<string> {
-  await waitFor(() => bp.logs.some((l) => typeof l.admin === 'string'), 'the admin API start line');
-  return String(bp.logs.find((l) => typeof l.admin === 'string')?.admin);
-}
 
 async function apiState(admin: string, name: string): Promise<string | undefined> {
   const r = await get(`${admin}/api/servers`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -29,18 +24,8 @@ async function apiState(admin: string, name: string): Promise<string | undefined
 
 const stateOf = (page: Page, name: string): Promise<string> => page.locator(`[data-server="${name}"] [data-role="state"]`).textContent().then((t) => t ?? "");
 
-function rawStatus(base: string, text: string): Promise<string> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const s = connect(Number(u.port), u.hostname);
-    let out = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (out += d));
-    s.on('end', () => resolve(out.split('\r\n')[0] ?? ''));
-    s.on('error', reject);
-    s.write(text);
-  });
-}
+/** The status line of a raw request's answer. */
+const rawStatus = async (base: string, text: string): Promise<string> => (await rawExchange(base, text)).split('\r\n')[0] ?? '';
 
 test(
   'dashboard in Chromium: every server up, a killed one turns down live, drain through its button with the token, refusals shown',

@@ -6,7 +6,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { backends, closeAll, get, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
+import { backends, closeAll, get, startBalancer, adminUrl } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'events-token-91c2';
@@ -25,11 +25,6 @@ interface Stream {
   readonly comments: string[];
   readonly ended: Promise<void>;
   close(): void;
-}
-
-async function adminUrl(bp: BalancerProcess): Promise<string> {
-  await waitFor(() => bp.logs.some((l) => typeof l.admin === 'string'), 'the admin API start line');
-  return String(bp.logs.find((l) => typeof l.admin === 'string')?.admin);
 }
 
 /** Opens the stream and parses SSE as a browser page would. */

@@ -1,12 +1,12 @@
 // Black-box: GET /metrics on the admin listener of the real balancer (the CLI as a process, real
 // backends), parsed by a strict text-format parser, and scraped by a real Prometheus.
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { backends, closeAll, get, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
+import { backends, closeAll, get, startBalancer, adminUrl } from '../helpers/cluster.js';
 import { hasPrometheus, parseExposition, PROMETHEUS, startPrometheus, sumOf, valueOf, type Exposition } from '../helpers/prometheus.js';
 import { waitFor } from '../helpers/wait.js';
+import { rawExchange as raw } from '../helpers/raw-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startReceiver } from '../control/notify/helpers.js';
 
@@ -14,28 +14,10 @@ const TOKEN = 'metrics-token-5b1e';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 /** The admin URL from the balancer's start-up log. */
-async function adminUrl(bp: BalancerProcess): Promise<string> {
-  await waitFor(() => bp.logs.some((l) => typeof l.admin === 'string'), 'the admin API start line');
-  return String(bp.logs.find((l) => typeof l.admin === 'string')?.admin);
-}
-
 async function scrape(admin: string, headers: Record<string, string> = {}): Promise<Exposition> {
   const r = await get(`${admin}/metrics`, { headers });
   assert.equal(r.status, 200, r.body);
   return parseExposition(r.body);
-}
-
-function raw(base: string, text: string): Promise<string> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const s = connect(Number(u.port), u.hostname);
-    let out = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (out += d));
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-    s.write(text);
-  });
 }
 
 test('metrics: requests by server, method and code class; a killed server flips balancer_server_up to 0 and counts a transition to down; answers with no server count as server="none"', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { request as undiciRequest, Agent } from 'undici';
+import { waitFor } from './wait.js';
 import { startTestServers, type TestServer } from '../../src/testservers/server.js';
 
 /** Path of the built CLI. */
@@ -119,4 +120,10 @@ export async function get(url: string, opts: { method?: string; headers?: Record
 /** The name of the test server that answered (from the X-Server header). */
 export function servedBy(r: Reply): string {
   return String(r.headers['x-server']);
+}
+
+/** The admin API's URL, from the balancer's "admin API at URL" start line. */
+export async function adminUrl(bp: BalancerProcess): Promise<string> {
+  await waitFor(() => bp.logs.some((l) => typeof l.admin === 'string'), 'the admin API start line');
+  return String(bp.logs.find((l) => typeof l.admin === 'string')?.admin);
 }
