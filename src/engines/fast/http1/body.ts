@@ -204,7 +204,7 @@ export class BodyReader {
 
   // chunk-ext = *( ";" name [ "=" ( token / quoted-string ) ] ), without BWS: nobody sends any.
   private extension(s: S, c: number): S {
-    if (++this.extBytes > this.limits.maxChunkExtensionBytes) throw this.bad('E_HTTP_CHUNK_EXT', 'chunk extensions too long');
+    if (c !== CR && ++this.extBytes > this.limits.maxChunkExtensionBytes) throw this.bad('E_HTTP_CHUNK_EXT', 'chunk extensions too long');
     switch (s) {
       case S.ExtNameFirst:
         if (TCHAR[c] === 1) return S.ExtName;
