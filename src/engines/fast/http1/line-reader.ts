@@ -1,0 +1,65 @@
+// Finds CRLF-terminated head lines across execute() calls. A line that is whole in the input is
+// read in place; only a line split across inputs is copied, into a stash that grows to the head
+// limit at most, and every input byte is searched once (memchr), so 1-byte pieces cost O(n).
+
+import { LF } from './tokens.js';
+
+/** Where the last line found lies: lb[ls..le), le the index of its LF. */
+export class LineReader {
+  /** The buffer holding the line (the input, or the stash for a split line). */
+  lb: Buffer = EMPTY;
+  /** Start of the line in lb. */
+  ls = 0;
+  /** Index of the line's LF in lb. */
+  le = 0;
+  private stash: Buffer | null = null;
+  private stashLen = 0;
+
+  /** Bytes of an unfinished line kept so far (0: at a line start). */
+  get pending(): number {
+    return this.stashLen;
+  }
+
+  /** Finds the line that starts at buf[pos] (or continues the stashed one); returns the index after its LF, or -1 when buf ends first (then the partial line is stashed). */
+  next(buf: Buffer, pos: number): number {
+    const lf = buf.indexOf(LF, pos);
+    if (lf < 0) {
+      this.keep(buf, pos, buf.length);
+      return -1;
+    }
+    if (this.stashLen === 0) {
+      this.lb = buf;
+      this.ls = pos;
+      this.le = lf;
+      return lf + 1;
+    }
+    this.keep(buf, pos, lf + 1);
+    this.lb = this.stash!;
+    this.ls = 0;
+    this.le = this.stashLen - 1;
+    this.stashLen = 0;
+    return lf + 1;
+  }
+
+  /** Forgets a partial line (the parser failed or was reset). */
+  clear(): void {
+    this.stashLen = 0;
+    this.lb = EMPTY;
+  }
+
+  private keep(buf: Buffer, s: number, e: number): void {
+    const n = e - s;
+    if (n === 0) return;
+    const need = this.stashLen + n;
+    let st = this.stash;
+    if (st === null || st.length < need) {
+      const grown = Buffer.allocUnsafe(Math.max(256, need * 2));
+      if (st !== null && this.stashLen > 0) st.copy(grown, 0, 0, this.stashLen);
+      st = this.stash = grown;
+    }
+    buf.copy(st, this.stashLen, s, e);
+    this.stashLen = need;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
