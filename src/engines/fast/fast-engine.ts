@@ -154,14 +154,14 @@ export class FastEngine implements Engine {
     if (target.charCodeAt(0) !== 47) {
       if (!ABSOLUTE_FORM.test(target)) return refuse('request target must be a path or an absolute http(s) URL');
       const abs = splitAbsoluteForm(target);
-      // Not an open proxy: an absolute-form target names the host the request is for.
-      if (head.host !== undefined && !sameAuthority(abs.authority, head.host, /^https/i.test(target))) {
-        return refuse('absolute-form target names a host other than the Host header');
-      }
       originForm = abs.originForm;
       host = abs.authority;
     }
     if (this.hasPrefixes && climbsAboveRoot(originForm)) return refuse(PATH_ABOVE_ROOT);
+    // Not an open proxy: an absolute-form target must name the host the request is for.
+    if (host !== undefined && head.host !== undefined && !sameAuthority(host, head.host, /^https/i.test(target))) {
+      return refuse('absolute-form target names a host other than the Host header');
+    }
     const peer = c.peer;
     const trusted = this.resolver.trusts(peer);
     const clientAddress = trusted ? this.resolver.forwardedFor(joinedHeader(head.rawHeaders, 'x-forwarded-for'), peer) : peer;
