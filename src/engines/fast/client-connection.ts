@@ -60,7 +60,6 @@ export class ClientConn implements RequestEvents, RateSubject {
   private pauses = 0;
   private over = false;
   private tunnelled = false;
-  private clientEnded = false;
   /** The port the client connected to (X-Forwarded-Port). */
   readonly localPort: number;
 
@@ -126,7 +125,8 @@ export class ClientConn implements RequestEvents, RateSubject {
 
   private feed(buf: Buffer, offset: number): void {
     let off = offset;
-    while (off < buf.length && !this.over) {
+    // `over` stops the parsing of a next request, never the rest of the current one.
+    while (off < buf.length && (this.inRequest || !this.over)) {
       let end: number;
       try {
         end = this.parser.execute(buf, off);
@@ -296,7 +296,6 @@ export class ClientConn implements RequestEvents, RateSubject {
       this.feed(h, 0);
     }
     if (this.held === undefined) this.unpauseFor(undefined, HOLD);
-    if (this.clientEnded && !this.inRequest && this.held === undefined) this.socket.end();
   }
 
   /** The connection becomes a tunnel: this object stops reading it. */
@@ -313,9 +312,11 @@ export class ClientConn implements RequestEvents, RateSubject {
   }
 
   private readonly onEnd = (): void => {
-    // The client will send nothing more: answer what it asked (pipelined requests too), then close.
-    this.clientEnded = true;
-    if (!this.inRequest && this.held === undefined) this.socket.end();
+    // A client that closes its side has gone away, as node:http (no half-open) and nginx see it:
+    // its request upstream is cancelled.
+    this.over = true;
+    if (this.inRequest) this.socket.destroy();
+    else this.socket.end();
   };
 
   private readonly onClose = (): void => {

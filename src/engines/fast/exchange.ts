@@ -138,6 +138,7 @@ export class FastExchange implements ConnUser {
       host: r.host,
       chunked: this.head.chunked,
       keepUpgrade: this.upgrade,
+      serverHost: this.upstream.url.host,
       close: this.engine.noReuse(this.upstream),
     });
     const body = this.body;

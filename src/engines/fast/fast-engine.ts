@@ -352,13 +352,14 @@ export class FastEngine implements Engine {
     const old = this.config;
     const kept: string[] = [];
     if (config.addr !== old.addr) kept.push(`addr (still ${old.addr})`);
+    // As the node engine (whose parser keeps its header count for the listener's life).
+    if (config.limits.maxHeaders !== this.headLimits.maxHeaders) kept.push(`limits.maxHeaders (still ${this.headLimits.maxHeaders})`);
     if ((config.engine ?? 'node') !== 'fast') kept.push('engine (still "fast")');
     const accessLog = this.applyAccessLog(config);
-    this.config = { ...config, addr: old.addr, listen: old.listen, accessLog, engine: 'fast' };
+    this.config = { ...config, addr: old.addr, listen: old.listen, accessLog, engine: 'fast', limits: { ...config.limits, maxHeaders: this.headLimits.maxHeaders } };
     this.resolver = new ClientAddressResolver(config.trustedProxies);
     this.hasPrefixes = anyPrefix(config);
     this.prefixes.clear();
-    this.headLimits = { ...DEFAULT_HEAD_LIMITS, maxHeaders: config.limits.maxHeaders };
     this.cap.apply(config.limits);
     if (config.timeouts.connectMs !== old.timeouts.connectMs) for (const p of this.pools.values()) p.renew(config.timeouts.connectMs);
     this.ticker.refresh();

@@ -21,6 +21,8 @@ export interface UpstreamHeadInput {
   readonly chunked: boolean;
   /** Keep Connection/Upgrade (an upgrade handshake). */
   readonly keepUpgrade: boolean;
+  /** Host sent when the client sent none (HTTP/1.0): the server's host[:port], as undici does. */
+  readonly serverHost: string;
   /** Ask the server to close after this request (a server under the stray guard's no-reuse period). */
   readonly close: boolean;
 }
@@ -82,6 +84,7 @@ export function upstreamHead(h: UpstreamHeadInput): string {
     out += `${name}: ${value}\r\n`;
   }
   if (h.host !== undefined) out += `host: ${h.host}\r\n`;
+  else if (host === undefined) out += `host: ${h.serverHost}\r\n`;
   out += `x-forwarded-for: ${xff === undefined ? h.peer : `${xff}, ${h.peer}`}\r\n`;
   if ((kept & 1) === 0) out += `x-forwarded-proto: ${h.proto}\r\n`;
   const fwdHost = h.host ?? host;
