@@ -12,6 +12,8 @@ import type { Connecting, ConnUser, UpstreamConn } from './upstream-pool.js';
 
 const CUT: UpstreamFailure = { status: 502, reason: 'cut by the balancer', kind: 'cut' };
 const CRLF = '\r\n';
+// Body bytes up to this size ride in the same write as the response head.
+const SMALL = 2048;
 const LAST_CHUNK = '0\r\n\r\n';
 
 /** Where a request goes upstream, decided when it began. */
@@ -66,7 +68,8 @@ export class FastExchange implements ConnUser {
   private reached = false;
   private clientGone = false;
   private upPaused = false;
-  private corked = false;
+  // The response head (and small body bytes after it) not yet written: one write per upstream read.
+  private pending: string | undefined;
   private upKeepAlive = false;
   // Body slices: the whole body when kept for replay, else those waiting for a connection.
   private body: Buffer[] | undefined;
@@ -145,11 +148,11 @@ export class FastExchange implements ConnUser {
     let ok: boolean;
     if (body !== undefined && body.length > 0) {
       s.cork();
-      s.write(head);
+      s.write(head, 'latin1');
       for (const b of body) s.write(b);
       s.uncork();
       ok = !s.writableNeedDrain;
-    } else ok = s.write(head);
+    } else ok = s.write(head, 'latin1');
     if (!this.replayable) this.body = undefined;
     if (this.requestComplete) this.sent();
     else if (!this.keep) {
@@ -213,7 +216,7 @@ export class FastExchange implements ConnUser {
     const c = this.conn;
     if (h.status < 200) {
       // 100 Continue is ours to send (we answered Expect); 101 is handled as the tunnel begins.
-      if (h.status !== 100 && h.status !== 101 && this.head.minor === 1 && !this.clientGone) c.socket.write(interimHead(h.status, h.reason, h.rawHeaders));
+      if (h.status !== 100 && h.status !== 101 && this.head.minor === 1 && !this.clientGone) c.socket.write(interimHead(h.status, h.reason, h.rawHeaders), 'latin1');
       if (h.status === 101) {
         this.status = 101;
         this.switching = h;
@@ -238,41 +241,57 @@ export class FastExchange implements ConnUser {
     this.framing = framing;
     c.responseStarted = true;
     c.status = h.status;
-    if (!this.corked) {
-      this.corked = true;
-      c.socket.cork();
-    }
-    c.socket.write(clientHead(h.status, h.reason, h.rawHeaders, framing, h.chunked && framing === Framing.PASS, close, !v11 && !close));
+    // Held until the read ends, so a small body goes out with it in one write.
+    this.pending = clientHead(h.status, h.reason, h.rawHeaders, framing, h.chunked && framing === Framing.PASS, close, !v11 && !close);
   }
 
   onResponseBody(wire: Buffer): void {
     const f = this.framing;
-    if (f === Framing.PASS || f === Framing.EOF) this.toClient(wire);
+    if (f === Framing.PASS || f === Framing.EOF) this.out(wire);
     else if (f === Framing.CHUNK) {
-      const s = this.conn.socket;
-      s.write(`${wire.length.toString(16)}\r\n`);
-      s.write(wire);
-      this.toClient(CRLF);
+      this.out(`${wire.length.toString(16)}\r\n`);
+      this.out(wire);
+      this.out(CRLF);
     }
   }
 
   onResponsePayload(payload: Buffer): void {
     this.bodyBytes += payload.length;
-    if (this.framing === Framing.DECHUNK) this.toClient(payload);
+    if (this.framing === Framing.DECHUNK) this.out(payload);
   }
 
   /** After each read from the server: what was written to the client goes out in one write. */
   afterData(): void {
     this.lastUpAt = this.engine.now;
-    if (this.corked) {
-      this.corked = false;
-      this.conn.socket.uncork();
+    const p = this.pending;
+    if (p !== undefined) {
+      this.pending = undefined;
+      this.toClient(p);
     }
+  }
+
+  // Bytes for the client: appended to the pending head while small (one write per read), else written.
+  private out(b: Buffer | string): void {
+    const p = this.pending;
+    if (p !== undefined) {
+      if (typeof b === 'string') {
+        this.pending = p + b;
+        return;
+      }
+      if (b.length <= SMALL) {
+        this.pending = p + b.toString('latin1');
+        return;
+      }
+      this.pending = undefined;
+      this.toClient(p);
+    }
+    this.toClient(b);
   }
 
   private toClient(b: Buffer | string): void {
     const s = this.conn.socket;
-    if (s.write(b) || this.upPaused || this.clientGone) return;
+    // Strings are heads, chunk sizes and small bodies: one byte per char (header bytes were read as latin1).
+    if ((typeof b === 'string' ? s.write(b, 'latin1') : s.write(b)) || this.upPaused || this.clientGone) return;
     // The client reads slower than the server sends: stop reading the server until it drains.
     this.upPaused = true;
     this.up?.socket.pause();
@@ -297,7 +316,7 @@ export class FastExchange implements ConnUser {
       this.engine.tunnel(this, this.conn, up, extra);
       return;
     }
-    if (this.framing === Framing.CHUNK) this.conn.socket.write(LAST_CHUNK);
+    if (this.framing === Framing.CHUNK) this.out(LAST_CHUNK);
     this.afterData();
     if (this.upPaused) {
       this.upPaused = false;

@@ -281,7 +281,7 @@ export class FastEngine implements Engine {
     const s = c.socket;
     const held = c.tunnel();
     const us = up.detach();
-    if (h !== undefined) s.write(switchingHead(h.status, h.reason, h.rawHeaders));
+    if (h !== undefined) s.write(switchingHead(h.status, h.reason, h.rawHeaders), 'latin1');
     if (extra !== undefined && extra.length > 0) s.write(extra);
     if (held !== undefined && held.length > 0) us.write(held);
     us.setTimeout(this.config.timeouts.idleMs, () => us.destroy());
