@@ -13,10 +13,11 @@ export const KEEP_ALIVE_MS = 5000;
 /** After the balancer ends a connection, the client gets this long to close its side (lingering close). */
 const LINGER_MS = 2000;
 
-// Why the client socket is not being read (bits): bytes of a next request wait (pipelining), or
-// the server is not taking the request body fast enough.
+// Why the client socket is not being read (bits): bytes of a next request wait (pipelining), the
+// server is not taking the request body fast enough, or the client is not reading its responses.
 const HOLD = 1;
 const UPSTREAM = 2;
+const WRITE = 4;
 
 /**
  * One client connection, answered one request at a time as nginx and HAProxy do: while a request
@@ -289,6 +290,19 @@ export class ClientConn implements RequestEvents, RateSubject {
     }
     this.waitSince = this.engine.now;
     this.headStarted = false;
+    // A client that does not read its responses gets no next one started (as node:http): wait for its drain.
+    if (this.socket.writableNeedDrain) {
+      this.pauseFor(undefined, WRITE);
+      this.socket.once('drain', this.nextRequest);
+      return;
+    }
+    this.nextRequest();
+  }
+
+  // Parses what the client sent after the request that just ended, and reads on.
+  private readonly nextRequest = (): void => {
+    if (this.socket.destroyed) return;
+    this.unpauseFor(undefined, WRITE);
     const h = this.held;
     if (h !== undefined) {
       this.held = undefined;
@@ -296,7 +310,7 @@ export class ClientConn implements RequestEvents, RateSubject {
       this.feed(h, 0);
     }
     if (this.held === undefined) this.unpauseFor(undefined, HOLD);
-  }
+  };
 
   /** The connection becomes a tunnel: this object stops reading it. */
   tunnel(): Buffer | undefined {
@@ -348,6 +362,11 @@ export class ClientConn implements RequestEvents, RateSubject {
       return;
     }
     if (this.over) return;
+    if ((this.pauses & WRITE) !== 0) {
+      // Responses wait for the client to read them: the idle timeout, not the keep-alive one.
+      if (now - this.waitSince > t.idleMs) this.socket.destroy();
+      return;
+    }
     if (!this.headStarted) {
       if (now - this.waitSince > KEEP_ALIVE_MS) this.socket.destroy();
       return;
