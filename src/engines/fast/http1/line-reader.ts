@@ -2,7 +2,7 @@
 // read in place; only a line split across inputs is copied, into a stash that grows to the head
 // limit at most, and every input byte is searched once (memchr), so 1-byte pieces cost O(n).
 
-import { LF } from './tokens.js';
+import { CR, LF } from './tokens.js';
 
 /** Where the last line found lies: lb[ls..le), le the index of its LF. */
 export class LineReader {
@@ -14,6 +14,9 @@ export class LineReader {
   le = 0;
   private stash: Buffer | null = null;
   private stashLen = 0;
+
+  /** True when the unfinished line holds a CR followed by something other than LF (a bare CR, known before the line ends). */
+  bareCr = false;
 
   /** Bytes of an unfinished line kept so far (0: at a line start). */
   get pending(): number {
@@ -38,18 +41,24 @@ export class LineReader {
     this.ls = 0;
     this.le = this.stashLen - 1;
     this.stashLen = 0;
+    this.bareCr = false;
     return lf + 1;
   }
 
   /** Forgets a partial line (the parser failed or was reset). */
   clear(): void {
     this.stashLen = 0;
+    this.bareCr = false;
     this.lb = EMPTY;
   }
 
   private keep(buf: Buffer, s: number, e: number): void {
     const n = e - s;
     if (n === 0) return;
+    // Only the new bytes are searched: a CR inside them, or the stash's last byte, followed by a non-LF.
+    if (this.stashLen > 0 && this.stash![this.stashLen - 1] === CR && buf[s] !== LF) this.bareCr = true;
+    const cr = buf.indexOf(CR, s);
+    if (cr >= 0 && cr < e - 1 && buf[cr + 1] !== LF) this.bareCr = true;
     const need = this.stashLen + n;
     let st = this.stash;
     if (st === null || st.length < need) {

@@ -15,6 +15,7 @@ import {
   equalsLower,
   Field,
   fieldOf,
+  HTAB,
   latin1,
   parseDecimal,
   SP,
@@ -159,6 +160,7 @@ export class RequestParser {
     for (;;) {
       const next = lines.next(buf, pos);
       if (next < 0) {
+        if (lines.bareCr) throw new HttpParseError(400, 'E_HTTP_BARE_CR', 'CR not followed by LF');
         const pending = lines.pending;
         if (this.s === S.RequestLine && pending > limits.maxRequestLineBytes + 1) {
           throw new HttpParseError(414, 'E_HTTP_LINE_TOO_LONG', 'request line too long');
@@ -293,6 +295,8 @@ export class RequestParser {
         // Two Transfer-Encoding lines would be one list; we accept only one line with one `chunked`.
         if (this.te !== null) throw new HttpParseError(400, 'E_HTTP_BAD_TE', 'more than one Transfer-Encoding field');
         this.te = value;
+        // llhttp refuses a tab after `chunked`; no client sends one, so neither do we accept it.
+        for (let i = f.ve; i < le - 1; i++) if (b[i] === HTAB) throw new HttpParseError(400, 'E_HTTP_BAD_TE', 'tab after the Transfer-Encoding value');
         checkTransferEncoding(b, f.vs, f.ve, 400);
         return;
       case Field.Connection:

@@ -180,6 +180,7 @@ export class ResponseParser {
     for (;;) {
       const next = lines.next(buf, pos);
       if (next < 0) {
+        if (lines.bareCr) throw new HttpParseError(STATUS, 'E_HTTP_BARE_CR', 'CR not followed by LF');
         if (this.headBytes + lines.pending > limits.maxHeaderBytes) throw new HttpParseError(STATUS, 'E_HTTP_HEAD_TOO_LARGE', 'response head too large');
         return -1;
       }
