@@ -253,12 +253,13 @@ export class RequestParser {
       if (this.method === 'OPTIONS') return;
       throw new HttpParseError(400, 'E_HTTP_BAD_TARGET', 'asterisk-form target is for OPTIONS only');
     }
-    // absolute-form: scheme ":" ... with scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+    // absolute-form: scheme "://" authority ..., scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ): the
+    // hierarchical form every proxy client sends (so `host:port` is not taken for a scheme).
     let i = s;
     if (isAlpha(c)) {
       i++;
       while (i < e && (isAlpha(b[i]!) || isDigit(b[i]!) || b[i] === 0x2b || b[i] === 0x2d || b[i] === 0x2e)) i++;
-      if (i < e && b[i] === 0x3a) return;
+      if (i + 2 < e && b[i] === 0x3a && b[i + 1] === 0x2f && b[i + 2] === 0x2f) return;
     }
     throw new HttpParseError(400, 'E_HTTP_BAD_TARGET', 'request-target is not origin-, absolute-, authority- or asterisk-form');
   }

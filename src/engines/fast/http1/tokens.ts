@@ -15,8 +15,8 @@ export const TCHAR = table((c) => isAlpha(c) || isDigit(c) || "!#$%&'*+-.^_`|~".
 /** field-vchar, SP, HTAB (RFC 9110 5.5): what a field value may hold; obs-text (0x80-0xFF) included. */
 export const FIELD_VALUE = table((c) => c === 0x09 || (c >= 0x20 && c !== 0x7f));
 
-/** Bytes of a request-target: VCHAR and obs-text; never SP, CTL or DEL. */
-export const TARGET = table((c) => c > 0x20 && c !== 0x7f);
+/** Bytes of a request-target: VCHAR only (a URI is ASCII; llhttp and so the node engine refuse obs-text too). */
+export const TARGET = table((c) => c > 0x20 && c < 0x7f);
 
 /** qdtext of a quoted-string (RFC 9110 5.6.4): HTAB, SP, VCHAR except `"` and `\`, obs-text. */
 export const QDTEXT = table((c) => c === 0x09 || (c >= 0x20 && c !== 0x7f && c !== 0x22 && c !== 0x5c));

@@ -124,6 +124,11 @@ function clone(r: Req): Req {
   return { ...r, headers: r.headers.map((h) => [h[0], h[1]]), sep: [...r.sep], eol: [...r.eol], body };
 }
 
+/** The corpus as raw requests, unmutated: what normal clients send. */
+export function corpusRequests(): string[] {
+  return corpus().map(serialize);
+}
+
 /** The request as bytes (latin1). */
 export function serialize(r: Req): string {
   let s = r.lead + r.method + r.sp1 + r.target + r.sp2 + r.version + r.eol[0];
@@ -373,6 +378,8 @@ export interface Result {
   msgs: Msg[];
   error: string | null;
   status: number;
+  /** llhttp found bytes after a request that closes the connection (node:http answers them with 400; the requests before count). */
+  dataAfterClose?: boolean;
   /** Our parser is inside a head it has not yet accepted or rejected (waiting for a line end). */
   pendingHead?: boolean;
 }
@@ -419,7 +426,7 @@ export function runOurs(input: Buffer, splits: readonly number[]): Result {
 interface LlhttpParser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
   execute(b: Buffer): number | (Error & { code?: string });
-  finish(): number | (Error & { code?: string });
+  finish(): number | undefined | (Error & { code?: string });
   close(): void;
   [k: number]: unknown;
 }
@@ -445,8 +452,8 @@ const LLHTTP_METHODS = [
   ...['PRI', 'DESCRIBE', 'ANNOUNCE', 'SETUP', 'PLAY', 'PAUSE', 'TEARDOWN', 'GET_PARAMETER', 'SET_PARAMETER', 'REDIRECT', 'RECORD', 'FLUSH', 'QUERY'],
 ];
 
-/** Node's llhttp over the whole `input`, as node:http runs it (strict flags, our head limit), plus node:http's Host rule (requireHostHeader: an HTTP/1.1 request without a non-empty Host gets 400). */
-export function runLlhttp(input: Buffer): Result {
+/** Node's llhttp over the whole `input`, as node:http runs it (strict flags, our head limit), plus node:http's Host rule (requireHostHeader: an HTTP/1.1 request without Host gets 400). */
+export function runLlhttp(input: Buffer, eof = false): Result {
   const { HTTPParser } = llhttp;
   const methods = LLHTTP_METHODS;
   const p = new HTTPParser();
@@ -472,7 +479,7 @@ export function runLlhttp(input: Buffer): Result {
     cur = { method: methods[method] ?? String(method), target: url, rawHeaders, body: '', trailers: [], upgrade: Boolean(upgrade), hasBody: false, keepAlive: Boolean(keepAlive) };
     inHead = false;
     let host = false;
-    for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'host' && rawHeaders[i + 1] !== '') host = true;
+    for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'host') host = true;
     if (minor === 1 && !host && noHost === null) noHost = cur;
     return 0;
   };
@@ -486,7 +493,12 @@ export function runLlhttp(input: Buffer): Result {
     inHead = true;
   };
   p.initialize(HTTPParser.REQUEST, {}, DEFAULT_HEAD_LIMITS.maxHeaderBytes, HTTPParser.kLenientNone);
-  const ret = p.execute(input);
+  let ret = p.execute(input);
+  // With eof: the client half-closed after the input, so node:http calls finish() (a cut message is an error).
+  if (eof && typeof ret === 'number' && !stop) {
+    const fin = p.finish();
+    if (typeof fin !== 'number' && fin !== undefined) ret = fin;
+  }
   p.close();
   // node:http answers 400 to the first request without Host, after serving the ones before it.
   if (noHost !== null) {
@@ -495,7 +507,7 @@ export function runLlhttp(input: Buffer): Result {
     if (typeof ret === 'number') return { msgs, error: 'NODE_NO_HOST', status: 400 };
   }
   // Data after a request that ends the connection: node:http closes after answering it, as our engine does.
-  if (typeof ret !== 'number' && ret.code === 'HPE_CLOSED_CONNECTION') return { msgs, error: null, status: 0 };
+  if (typeof ret !== 'number' && ret.code === 'HPE_CLOSED_CONNECTION') return { msgs, error: null, status: 0, dataAfterClose: true };
   if (typeof ret !== 'number') return { msgs, error: ret.code ?? 'HPE_UNKNOWN', status: 400 };
   return { msgs, error: null, status: 0 };
 }

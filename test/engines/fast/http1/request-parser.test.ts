@@ -23,6 +23,7 @@ const VALID: [string, string, string, string, string[], string][] = [
   ['empty lines before the request line', `\r\n\r\nGET / HTTP/1.1\r\n${H}\r\n`, 'GET', '/', ['Host', 'example.com'], ''],
   ['IPv6 Host with port', 'GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n', 'GET', '/', ['Host', '[::1]:8080'], ''],
   ['empty Host (RFC 9112 3.2)', 'GET / HTTP/1.1\r\nHost:\r\n\r\n', 'GET', '/', ['Host', ''], ''],
+  ['Connection list with odd spacing', `GET / HTTP/1.1\r\n${H}Connection: ,  close ,\r\n\r\n`, 'GET', '/', ['Host', 'example.com', 'Connection', ',  close ,'], ''],
   ['extension method', `PURGE /x HTTP/1.1\r\n${H}\r\n`, 'PURGE', '/x', ['Host', 'example.com'], ''],
 ];
 
@@ -82,6 +83,10 @@ const INVALID: [string, string, number, string][] = [
   ['chunk extension with a control char', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3;a=\x01\r\nabc\r\n0\r\n\r\n`, 400, 'E_HTTP_BAD_CHUNK'],
   ['chunk extension ended by bare LF', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3;a=b\nabc\r\n0\r\n\r\n`, 400, 'E_HTTP_BARE_LF'],
   ['trailer with obs-fold', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n 2\r\n\r\n`, 400, 'E_HTTP_OBS_FOLD'],
+  ['Content-Length as a trailer', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n`, 400, 'E_HTTP_BAD_TRAILER'],
+  ['Transfer-Encoding as a trailer', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n`, 400, 'E_HTTP_BAD_TRAILER'],
+  ['bare CR in an unfinished line', `GET / HTTP/1.1\r\n${H}X-A: 1\r2`, 400, 'E_HTTP_BARE_CR'],
+  ['TE with a trailing tab', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n`, 400, 'E_HTTP_BAD_TE'],
   ['trailer ended by bare LF', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\n\r\n`, 400, 'E_HTTP_BARE_LF'],
   ['trailer with space before colon', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nX-T : 1\r\n\r\n`, 400, 'E_HTTP_HEADER_SPACE'],
   ['method not a token', `G(T / HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_METHOD'],
@@ -90,6 +95,8 @@ const INVALID: [string, string, number, string][] = [
   ['tab between method and target', `GET\t/ HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_METHOD'],
   ['space in the target', `GET /a b HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_START_LINE'],
   ['control char in the target', `GET /a\x01b HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
+  ['obs-text in the target', `GET /caf\xe9 HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
+  ['authority-form for GET', `GET example.com:80 HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
   ['DEL in the target', `GET /a\x7fb HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
   ['target not a form', `GET a/b HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
   ['asterisk for GET', `GET * HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
