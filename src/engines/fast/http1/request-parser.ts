@@ -113,6 +113,8 @@ export class RequestParser {
   /** Parses from buf[offset..]; stops right after a complete message, after the head of an upgrade/CONNECT request (the rest is the tunnel's), or at the end of buf. Returns the offset it stopped at. Throws HttpParseError (and again on every later call). */
   execute(buf: Buffer, offset = 0): number {
     if (this.s === S.Failed) throw this.error!;
+    // A primed head string is valid for one input only: the engine may reuse its read buffer.
+    this.lines.unprime();
     try {
       return this.run(buf, offset);
     } catch (err) {
@@ -157,6 +159,7 @@ export class RequestParser {
   private head(buf: Buffer, pos: number): number {
     const lines = this.lines;
     const limits = this.limits;
+    if (this.s === S.RequestLine && this.headBytes === 0) lines.prime(buf, pos, limits.maxHeaderBytes);
     for (;;) {
       const next = lines.next(buf, pos);
       if (next < 0) {
@@ -212,10 +215,10 @@ export class RequestParser {
     }
     const te = i;
     this.version(b, i + 1, ce);
-    this.method = latin1(b, s, me);
+    this.method = this.lines.str(b, s, me);
     this.isConnect = this.method === 'CONNECT';
     this.targetForm(b, ts, te);
-    this.target = latin1(b, ts, te);
+    this.target = this.lines.str(b, ts, te);
   }
 
   private version(b: Buffer, i: number, ce: number): void {
@@ -269,8 +272,8 @@ export class RequestParser {
     if (raw.length >= this.limits.maxHeaders * 2) throw new HttpParseError(431, 'E_HTTP_TOO_MANY_HEADERS', 'too many header fields');
     const f = this.field;
     parseFieldLine(b, ls, le, 400, f);
-    const name = latin1(b, f.ns, f.ne);
-    const value = latin1(b, f.vs, f.ve);
+    const name = this.lines.str(b, f.ns, f.ne);
+    const value = this.lines.str(b, f.vs, f.ve);
     raw.push(name, value);
     switch (fieldOf(b, f.ns, f.ne)) {
       case Field.Other:
@@ -339,6 +342,7 @@ export class RequestParser {
       headBytes: this.headBytes,
     };
     this.resetHead();
+    this.lines.unprime();
     if (upgrade) {
       this.s = S.Tunnel;
       this.events.onHead(head);

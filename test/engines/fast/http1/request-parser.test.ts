@@ -258,3 +258,20 @@ test('custom limits apply', () => {
   assert.equal(parseRequests('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;abcd\r\nx\r\n0\r\n\r\n', [], limits).error?.code, 'E_HTTP_CHUNK_EXT');
   assert.equal(parseRequests('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;abc\r\nx\r\n0\r\n\r\n', [], limits).error, null);
 });
+
+test('a read buffer reused for every input (socket onread) parses like fresh buffers', async () => {
+  const { RequestParser } = await import('../../../../src/engines/fast/http1/request-parser.js');
+  const text = `\r\n\r\nGET /a HTTP/1.1\r\n${H}X-One: 1\r\n\r\nGET /bb HTTP/1.1\r\n${H}X-Two: 22\r\n\r\nPOST /c HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nxyz`;
+  for (const size of [7, 16, 33, 64]) {
+    const shared = Buffer.alloc(size);
+    const heads: string[] = [];
+    const p = new RequestParser({ onHead: (h) => heads.push(`${h.method} ${h.target} ${h.rawHeaders.join('|')}`), onBody: () => {}, onComplete: () => {} });
+    for (let at = 0; at < text.length; at += size) {
+      const n = Buffer.from(text.slice(at, at + size), 'latin1').copy(shared);
+      const buf = n === size ? shared : shared.subarray(0, n);
+      let off = 0;
+      while (off < buf.length) off = p.execute(buf, off);
+    }
+    assert.deepEqual(heads, ['GET /a Host|example.com|X-One|1', 'GET /bb Host|example.com|X-Two|22', 'POST /c Host|example.com|Content-Length|3'], `size ${size}`);
+  }
+});
