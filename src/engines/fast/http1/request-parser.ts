@@ -262,7 +262,14 @@ export class RequestParser {
     if (isAlpha(c)) {
       i++;
       while (i < e && (isAlpha(b[i]!) || isDigit(b[i]!) || b[i] === 0x2b || b[i] === 0x2d || b[i] === 0x2e)) i++;
-      if (i + 2 < e && b[i] === 0x3a && b[i + 1] === 0x2f && b[i + 2] === 0x2f) return;
+      if (i + 2 < e && b[i] === 0x3a && b[i + 1] === 0x2f && b[i + 2] === 0x2f) {
+        // The authority (up to '/' or '?') must be host[:port], no userinfo: the engine routes by it.
+        const as = i + 3;
+        let ae = as;
+        while (ae < e && b[ae] !== 0x2f && b[ae] !== 0x3f) ae++;
+        if (ae > as && validHost(b, as, ae)) return;
+        throw new HttpParseError(400, 'E_HTTP_BAD_TARGET', 'absolute-form target with an invalid authority');
+      }
     }
     throw new HttpParseError(400, 'E_HTTP_BAD_TARGET', 'request-target is not origin-, absolute-, authority- or asterisk-form');
   }
