@@ -8,7 +8,7 @@ import { checkCrlf, FieldBounds, parseFieldLine } from './field-line.js';
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './limits.js';
 import { LineReader } from './line-reader.js';
 import { HttpParseError } from './parse-error.js';
-import { ConnOpt, connectionOptions, Field, fieldOf, FIELD_VALUE, latin1, parseDecimal, SP } from './tokens.js';
+import { ConnOpt, connectionOptions, Field, fieldOf, FIELD_VALUE, parseDecimal, SP } from './tokens.js';
 import { classifyTe, Te } from './transfer-encoding.js';
 
 /** A parsed response head (1xx heads too). */
