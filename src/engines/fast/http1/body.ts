@@ -6,7 +6,7 @@ import { checkCrlf, FieldBounds, parseFieldLine } from './field-line.js';
 import type { HeadLimits } from './limits.js';
 import { LineReader } from './line-reader.js';
 import { HttpParseError } from './parse-error.js';
-import { CR, HEX, latin1, LF, QDTEXT, TCHAR } from './tokens.js';
+import { CR, Field, fieldOf, HEX, latin1, LF, QDTEXT, TCHAR } from './tokens.js';
 
 /** What a body reader reports. */
 export interface BodyEvents {
@@ -247,6 +247,7 @@ export class BodyReader {
     for (;;) {
       const next = lines.next(buf, pos);
       if (next < 0) {
+        if (lines.bareCr) throw new HttpParseError(this.status, 'E_HTTP_BARE_CR', 'CR not followed by LF');
         if (this.trailerBytes + lines.pending > limits.maxHeaderBytes) {
           throw new HttpParseError(this.status === 400 ? 431 : this.status, 'E_HTTP_HEAD_TOO_LARGE', 'trailers too large');
         }
@@ -266,6 +267,11 @@ export class BodyReader {
       }
       const f = this.field;
       parseFieldLine(b, ls, le, this.status, f);
+      // RFC 9110 6.5.1: framing and routing fields never come as trailers; llhttp refuses CL and TE there too.
+      const kind = fieldOf(b, f.ns, f.ne);
+      if (kind === Field.ContentLength || kind === Field.TransferEncoding || kind === Field.Host) {
+        throw new HttpParseError(this.status, 'E_HTTP_BAD_TRAILER', 'Content-Length, Transfer-Encoding or Host as a trailer');
+      }
       const t = (this.trailers ??= []);
       if (t.length >= limits.maxHeaders * 2) {
         throw new HttpParseError(this.status === 400 ? 431 : this.status, 'E_HTTP_TOO_MANY_HEADERS', 'too many trailer fields');

@@ -28,6 +28,8 @@ export type HttpParseErrorCode =
   | 'E_HTTP_BAD_CHUNK'
   /** Chunk extensions longer than the limit. */
   | 'E_HTTP_CHUNK_EXT'
+  /** A trailer field that would change framing or routing (Content-Length, Transfer-Encoding, Host). */
+  | 'E_HTTP_BAD_TRAILER'
   /** The request line is longer than the limit (414). */
   | 'E_HTTP_LINE_TOO_LONG'
   /** The head (or the trailers) is larger than the limit (431). */

@@ -15,6 +15,7 @@ import {
   equalsLower,
   Field,
   fieldOf,
+  HTAB,
   latin1,
   parseDecimal,
   SP,
@@ -112,6 +113,8 @@ export class RequestParser {
   /** Parses from buf[offset..]; stops right after a complete message, after the head of an upgrade/CONNECT request (the rest is the tunnel's), or at the end of buf. Returns the offset it stopped at. Throws HttpParseError (and again on every later call). */
   execute(buf: Buffer, offset = 0): number {
     if (this.s === S.Failed) throw this.error!;
+    // A primed head string is valid for one input only: the engine may reuse its read buffer.
+    this.lines.unprime();
     try {
       return this.run(buf, offset);
     } catch (err) {
@@ -156,9 +159,11 @@ export class RequestParser {
   private head(buf: Buffer, pos: number): number {
     const lines = this.lines;
     const limits = this.limits;
+    if (this.s === S.RequestLine && this.headBytes === 0) lines.prime(buf, pos, limits.maxHeaderBytes);
     for (;;) {
       const next = lines.next(buf, pos);
       if (next < 0) {
+        if (lines.bareCr) throw new HttpParseError(400, 'E_HTTP_BARE_CR', 'CR not followed by LF');
         const pending = lines.pending;
         if (this.s === S.RequestLine && pending > limits.maxRequestLineBytes + 1) {
           throw new HttpParseError(414, 'E_HTTP_LINE_TOO_LONG', 'request line too long');
@@ -210,10 +215,10 @@ export class RequestParser {
     }
     const te = i;
     this.version(b, i + 1, ce);
-    this.method = latin1(b, s, me);
+    this.method = this.lines.str(b, s, me);
     this.isConnect = this.method === 'CONNECT';
     this.targetForm(b, ts, te);
-    this.target = latin1(b, ts, te);
+    this.target = this.lines.str(b, ts, te);
   }
 
   private version(b: Buffer, i: number, ce: number): void {
@@ -251,12 +256,20 @@ export class RequestParser {
       if (this.method === 'OPTIONS') return;
       throw new HttpParseError(400, 'E_HTTP_BAD_TARGET', 'asterisk-form target is for OPTIONS only');
     }
-    // absolute-form: scheme ":" ... with scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+    // absolute-form: scheme "://" authority ..., scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ): the
+    // hierarchical form every proxy client sends (so `host:port` is not taken for a scheme).
     let i = s;
     if (isAlpha(c)) {
       i++;
       while (i < e && (isAlpha(b[i]!) || isDigit(b[i]!) || b[i] === 0x2b || b[i] === 0x2d || b[i] === 0x2e)) i++;
-      if (i < e && b[i] === 0x3a) return;
+      if (i + 2 < e && b[i] === 0x3a && b[i + 1] === 0x2f && b[i + 2] === 0x2f) {
+        // The authority (up to '/' or '?') must be host[:port], no userinfo: the engine routes by it.
+        const as = i + 3;
+        let ae = as;
+        while (ae < e && b[ae] !== 0x2f && b[ae] !== 0x3f) ae++;
+        if (ae > as && validHost(b, as, ae)) return;
+        throw new HttpParseError(400, 'E_HTTP_BAD_TARGET', 'absolute-form target with an invalid authority');
+      }
     }
     throw new HttpParseError(400, 'E_HTTP_BAD_TARGET', 'request-target is not origin-, absolute-, authority- or asterisk-form');
   }
@@ -266,8 +279,8 @@ export class RequestParser {
     if (raw.length >= this.limits.maxHeaders * 2) throw new HttpParseError(431, 'E_HTTP_TOO_MANY_HEADERS', 'too many header fields');
     const f = this.field;
     parseFieldLine(b, ls, le, 400, f);
-    const name = latin1(b, f.ns, f.ne);
-    const value = latin1(b, f.vs, f.ve);
+    const name = this.lines.str(b, f.ns, f.ne);
+    const value = this.lines.str(b, f.vs, f.ve);
     raw.push(name, value);
     switch (fieldOf(b, f.ns, f.ne)) {
       case Field.Other:
@@ -293,6 +306,8 @@ export class RequestParser {
         // Two Transfer-Encoding lines would be one list; we accept only one line with one `chunked`.
         if (this.te !== null) throw new HttpParseError(400, 'E_HTTP_BAD_TE', 'more than one Transfer-Encoding field');
         this.te = value;
+        // llhttp refuses a tab after `chunked`; no client sends one, so neither do we accept it.
+        for (let i = f.ve; i < le - 1; i++) if (b[i] === HTAB) throw new HttpParseError(400, 'E_HTTP_BAD_TE', 'tab after the Transfer-Encoding value');
         checkTransferEncoding(b, f.vs, f.ve, 400);
         return;
       case Field.Connection:
@@ -334,6 +349,7 @@ export class RequestParser {
       headBytes: this.headBytes,
     };
     this.resetHead();
+    this.lines.unprime();
     if (upgrade) {
       this.s = S.Tunnel;
       this.events.onHead(head);

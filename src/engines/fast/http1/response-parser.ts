@@ -8,7 +8,7 @@ import { checkCrlf, FieldBounds, parseFieldLine } from './field-line.js';
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './limits.js';
 import { LineReader } from './line-reader.js';
 import { HttpParseError } from './parse-error.js';
-import { ConnOpt, connectionOptions, Field, fieldOf, FIELD_VALUE, latin1, parseDecimal, SP } from './tokens.js';
+import { ConnOpt, connectionOptions, Field, fieldOf, FIELD_VALUE, parseDecimal, SP } from './tokens.js';
 import { classifyTe, Te } from './transfer-encoding.js';
 
 /** A parsed response head (1xx heads too). */
@@ -103,6 +103,8 @@ export class ResponseParser {
   /** Parses from buf[offset..]; stops after a final response completes, after a 101 (or 2xx to CONNECT) head, or at the end of buf. Returns the offset it stopped at. Throws HttpParseError (status 502). */
   execute(buf: Buffer, offset = 0): number {
     if (this.s === S.Failed) throw this.error!;
+    // A primed head string is valid for one input only: the engine may reuse its read buffer.
+    this.lines.unprime();
     try {
       return this.run(buf, offset);
     } catch (err) {
@@ -177,9 +179,11 @@ export class ResponseParser {
   private head(buf: Buffer, pos: number): number {
     const lines = this.lines;
     const limits = this.limits;
+    if (this.s === S.StatusLine && this.headBytes === 0) lines.prime(buf, pos, limits.maxHeaderBytes);
     for (;;) {
       const next = lines.next(buf, pos);
       if (next < 0) {
+        if (lines.bareCr) throw new HttpParseError(STATUS, 'E_HTTP_BARE_CR', 'CR not followed by LF');
         if (this.headBytes + lines.pending > limits.maxHeaderBytes) throw new HttpParseError(STATUS, 'E_HTTP_HEAD_TOO_LARGE', 'response head too large');
         return -1;
       }
@@ -228,7 +232,7 @@ export class ResponseParser {
     for (let i = s + 13; i < ce; i++) {
       if (FIELD_VALUE[b[i]!] !== 1) throw new HttpParseError(STATUS, b[i] === 0x0d ? 'E_HTTP_BARE_CR' : 'E_HTTP_BAD_CHAR', 'bad byte in the reason phrase');
     }
-    this.reason = n > 13 ? latin1(b, s + 13, ce) : '';
+    this.reason = n > 13 ? this.lines.str(b, s + 13, ce) : '';
   }
 
   private fieldLine(b: Buffer, ls: number, le: number): void {
@@ -236,7 +240,7 @@ export class ResponseParser {
     if (raw.length >= this.limits.maxHeaders * 2) throw new HttpParseError(STATUS, 'E_HTTP_TOO_MANY_HEADERS', 'too many response header fields');
     const f = this.field;
     parseFieldLine(b, ls, le, STATUS, f);
-    raw.push(latin1(b, f.ns, f.ne), latin1(b, f.vs, f.ve));
+    raw.push(this.lines.str(b, f.ns, f.ne), this.lines.str(b, f.vs, f.ve));
     switch (fieldOf(b, f.ns, f.ne)) {
       case Field.ContentLength: {
         if (++this.clCount > 1) throw new HttpParseError(STATUS, 'E_HTTP_DUP_CL', 'more than one Content-Length field');
@@ -289,6 +293,7 @@ export class ResponseParser {
     };
     const cl = this.contentLength;
     this.resetHead();
+    this.lines.unprime();
     if (tunnel) {
       this.s = S.Tunnel;
       this.events.onHead(head);

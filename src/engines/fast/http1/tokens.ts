@@ -15,8 +15,8 @@ export const TCHAR = table((c) => isAlpha(c) || isDigit(c) || "!#$%&'*+-.^_`|~".
 /** field-vchar, SP, HTAB (RFC 9110 5.5): what a field value may hold; obs-text (0x80-0xFF) included. */
 export const FIELD_VALUE = table((c) => c === 0x09 || (c >= 0x20 && c !== 0x7f));
 
-/** Bytes of a request-target: VCHAR and obs-text; never SP, CTL or DEL. */
-export const TARGET = table((c) => c > 0x20 && c !== 0x7f);
+/** Bytes of a request-target: VCHAR only (a URI is ASCII; llhttp and so the node engine refuse obs-text too). */
+export const TARGET = table((c) => c > 0x20 && c < 0x7f);
 
 /** qdtext of a quoted-string (RFC 9110 5.6.4): HTAB, SP, VCHAR except `"` and `\`, obs-text. */
 export const QDTEXT = table((c) => c === 0x09 || (c >= 0x20 && c !== 0x7f && c !== 0x22 && c !== 0x5c));
@@ -94,18 +94,21 @@ export const enum ConnOpt {
   Upgrade = 4,
 }
 
-/** The close / keep-alive / upgrade options in the comma list b[s..e) (other options ignored). */
+/** The close / keep-alive / upgrade options in the comma list b[s..e): whole elements only, OWS trimmed (other options ignored). */
 export function connectionOptions(b: Buffer, s: number, e: number): number {
   let bits = 0;
   let i = s;
   while (i < e) {
-    while (i < e && (b[i] === SP || b[i] === HTAB || b[i] === 0x2c)) i++;
+    while (i < e && (b[i] === SP || b[i] === HTAB)) i++;
     const ts = i;
-    while (i < e && b[i] !== 0x2c && b[i] !== SP && b[i] !== HTAB) i++;
-    const n = i - ts;
-    if (n === 5 && equalsLower(b, ts, i, 'close')) bits |= ConnOpt.Close;
-    else if (n === 10 && equalsLower(b, ts, i, 'keep-alive')) bits |= ConnOpt.KeepAlive;
-    else if (n === 7 && equalsLower(b, ts, i, 'upgrade')) bits |= ConnOpt.Upgrade;
+    while (i < e && b[i] !== 0x2c) i++;
+    let te = i;
+    while (te > ts && (b[te - 1] === SP || b[te - 1] === HTAB)) te--;
+    const n = te - ts;
+    if (n === 5 && equalsLower(b, ts, te, 'close')) bits |= ConnOpt.Close;
+    else if (n === 10 && equalsLower(b, ts, te, 'keep-alive')) bits |= ConnOpt.KeepAlive;
+    else if (n === 7 && equalsLower(b, ts, te, 'upgrade')) bits |= ConnOpt.Upgrade;
+    i++;
   }
   return bits;
 }

@@ -19,10 +19,12 @@ const VALID: [string, string, string, string, string[], string][] = [
   ['chunked, case-insensitive', `POST /c HTTP/1.1\r\n${H}Transfer-Encoding: ChUnKeD\r\n\r\n0\r\n\r\n`, 'POST', '/c', ['Host', 'example.com', 'Transfer-Encoding', 'ChUnKeD'], ''],
   ['chunk extensions', `POST /c HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3;a=b;c;d="x \\" y"\r\nabc\r\n0;z\r\n\r\n`, 'POST', '/c', ['Host', 'example.com', 'Transfer-Encoding', 'chunked'], 'abc'],
   ['absolute-form', 'GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n', 'GET', 'http://example.com/x', ['Host', 'example.com'], ''],
+  ['absolute-form with port and query, no path', 'GET http://example.com:8080?a=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n', 'GET', 'http://example.com:8080?a=1', ['Host', 'example.com:8080'], ''],
   ['asterisk-form OPTIONS', `OPTIONS * HTTP/1.1\r\n${H}\r\n`, 'OPTIONS', '*', ['Host', 'example.com'], ''],
   ['empty lines before the request line', `\r\n\r\nGET / HTTP/1.1\r\n${H}\r\n`, 'GET', '/', ['Host', 'example.com'], ''],
   ['IPv6 Host with port', 'GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n', 'GET', '/', ['Host', '[::1]:8080'], ''],
   ['empty Host (RFC 9112 3.2)', 'GET / HTTP/1.1\r\nHost:\r\n\r\n', 'GET', '/', ['Host', ''], ''],
+  ['Connection list with odd spacing', `GET / HTTP/1.1\r\n${H}Connection: ,  close ,\r\n\r\n`, 'GET', '/', ['Host', 'example.com', 'Connection', ',  close ,'], ''],
   ['extension method', `PURGE /x HTTP/1.1\r\n${H}\r\n`, 'PURGE', '/x', ['Host', 'example.com'], ''],
 ];
 
@@ -82,6 +84,10 @@ const INVALID: [string, string, number, string][] = [
   ['chunk extension with a control char', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3;a=\x01\r\nabc\r\n0\r\n\r\n`, 400, 'E_HTTP_BAD_CHUNK'],
   ['chunk extension ended by bare LF', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3;a=b\nabc\r\n0\r\n\r\n`, 400, 'E_HTTP_BARE_LF'],
   ['trailer with obs-fold', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n 2\r\n\r\n`, 400, 'E_HTTP_OBS_FOLD'],
+  ['Content-Length as a trailer', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n`, 400, 'E_HTTP_BAD_TRAILER'],
+  ['Transfer-Encoding as a trailer', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n`, 400, 'E_HTTP_BAD_TRAILER'],
+  ['bare CR in an unfinished line', `GET / HTTP/1.1\r\n${H}X-A: 1\r2`, 400, 'E_HTTP_BARE_CR'],
+  ['TE with a trailing tab', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n`, 400, 'E_HTTP_BAD_TE'],
   ['trailer ended by bare LF', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\n\r\n`, 400, 'E_HTTP_BARE_LF'],
   ['trailer with space before colon', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nX-T : 1\r\n\r\n`, 400, 'E_HTTP_HEADER_SPACE'],
   ['method not a token', `G(T / HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_METHOD'],
@@ -90,6 +96,11 @@ const INVALID: [string, string, number, string][] = [
   ['tab between method and target', `GET\t/ HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_METHOD'],
   ['space in the target', `GET /a b HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_START_LINE'],
   ['control char in the target', `GET /a\x01b HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
+  ['obs-text in the target', `GET /caf\xe9 HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
+  ['authority-form for GET', `GET example.com:80 HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
+  ['absolute-form with userinfo', `GET http://user@example.com/ HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
+  ['absolute-form with a bad authority', `GET http://exa"mple.com/ HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
+  ['absolute-form with an empty authority', `GET http:///x HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
   ['DEL in the target', `GET /a\x7fb HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
   ['target not a form', `GET a/b HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
   ['asterisk for GET', `GET * HTTP/1.1\r\n${H}\r\n`, 400, 'E_HTTP_BAD_TARGET'],
@@ -250,4 +261,21 @@ test('custom limits apply', () => {
   assert.equal(parseRequests(`GET / HTTP/1.1\r\nHost: a\r\nA: ${'x'.repeat(40)}\r\n\r\n`, [], limits).error?.code, 'E_HTTP_HEAD_TOO_LARGE');
   assert.equal(parseRequests('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;abcd\r\nx\r\n0\r\n\r\n', [], limits).error?.code, 'E_HTTP_CHUNK_EXT');
   assert.equal(parseRequests('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;abc\r\nx\r\n0\r\n\r\n', [], limits).error, null);
+});
+
+test('a read buffer reused for every input (socket onread) parses like fresh buffers', async () => {
+  const { RequestParser } = await import('../../../../src/engines/fast/http1/request-parser.js');
+  const text = `\r\n\r\nGET /a HTTP/1.1\r\n${H}X-One: 1\r\n\r\nGET /bb HTTP/1.1\r\n${H}X-Two: 22\r\n\r\nPOST /c HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nxyz`;
+  for (const size of [7, 16, 33, 64]) {
+    const shared = Buffer.alloc(size);
+    const heads: string[] = [];
+    const p = new RequestParser({ onHead: (h) => heads.push(`${h.method} ${h.target} ${h.rawHeaders.join('|')}`), onBody: () => {}, onComplete: () => {} });
+    for (let at = 0; at < text.length; at += size) {
+      const n = Buffer.from(text.slice(at, at + size), 'latin1').copy(shared);
+      const buf = n === size ? shared : shared.subarray(0, n);
+      let off = 0;
+      while (off < buf.length) off = p.execute(buf, off);
+    }
+    assert.deepEqual(heads, ['GET /a Host|example.com|X-One|1', 'GET /bb Host|example.com|X-Two|22', 'POST /c Host|example.com|Content-Length|3'], `size ${size}`);
+  }
 });
