@@ -107,10 +107,10 @@ export class FastExchange implements ConnUser {
       this.attach(c);
       return;
     }
-    this.connecting = pool.connect(this.onConnect);
+    this.connecting = pool.connect((err, c) => this.onConnect(err, c));
   }
 
-  private readonly onConnect = (err: Error | undefined, c: UpstreamConn | undefined): void => {
+  private onConnect(err: Error | undefined, c: UpstreamConn | undefined): void {
     this.connecting = undefined;
     if (this.done || this.clientGone) {
       c?.destroy();
@@ -123,7 +123,8 @@ export class FastExchange implements ConnUser {
       return;
     }
     this.attach(c);
-  };
+  }
+
 
   private attach(c: UpstreamConn): void {
     this.up = c;
@@ -172,9 +173,13 @@ export class FastExchange implements ConnUser {
     this.headersDeadline = this.engine.now + this.engine.config.timeouts.responseHeadersMs;
   }
 
-  private readonly onUpDrain = (): void => {
-    if (!this.done) this.conn.unpauseFor(this);
-  };
+  // Made on the first backpressure only: most exchanges never fill a socket.
+  private drainUp: (() => void) | undefined;
+  private get onUpDrain(): () => void {
+    return (this.drainUp ??= () => {
+      if (!this.done) this.conn.unpauseFor(this);
+    });
+  }
 
   /** Bytes the client sent after an upgrade request's head (sent to the server with it). */
   clientHead(rest: Buffer): void {
@@ -298,11 +303,14 @@ export class FastExchange implements ConnUser {
     s.once('drain', this.onClientDrain);
   }
 
-  private readonly onClientDrain = (): void => {
-    this.upPaused = false;
-    this.lastUpAt = this.engine.now;
-    this.up?.socket.resume();
-  };
+  private drainClient: (() => void) | undefined;
+  private get onClientDrain(): () => void {
+    return (this.drainClient ??= () => {
+      this.upPaused = false;
+      this.lastUpAt = this.engine.now;
+      this.up?.socket.resume();
+    });
+  }
 
   /** True while the server is not read because the client is slow (the body idle timeout waits). */
   get waitingOnClient(): boolean {
