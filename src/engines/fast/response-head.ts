@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { connectionTokens } from '../node/headers.js';
+import { NEVER_NAMED } from './upstream-head.js';
 
 /**
  * How a response body goes to the client:
@@ -40,7 +41,9 @@ export function clientHead(
     const name = raw[i] as string;
     if (name.length === 10 && name.toLowerCase() === 'connection') {
       const t = connectionTokens(raw[i + 1] as string);
-      if (t !== undefined) for (const n of t) (named ??= new Set()).add(n);
+      // Framing and Host are never dropped because Connection names them (a request smuggled by
+      // "Connection: content-length" would otherwise lose its length on the way).
+      if (t !== undefined) for (const n of t) if (!NEVER_NAMED.has(n)) (named ??= new Set()).add(n);
     }
   }
   // A close-delimited or re-framed body has no Content-Length of its own to pass.

@@ -27,6 +27,9 @@ export interface UpstreamHeadInput {
   readonly close: boolean;
 }
 
+/** Headers a Connection header cannot make hop-by-hop: the message's framing and Host. */
+export const NEVER_NAMED: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'host']);
+
 // First letters (lower-cased) of every header name the rewrite looks at: hop-by-hop ones
 // (connection, keep-alive, te, trailer, transfer-encoding, upgrade, proxy-connection, expect,
 // proxy), forwarding ones (x-forwarded-*, x_forwarded_*, forwarded, x-real-ip) and host. Any other
@@ -49,7 +52,9 @@ export function upstreamHead(h: UpstreamHeadInput): string {
     const name = raw[i] as string;
     if (name.length === 10 && name.toLowerCase() === 'connection') {
       const t = connectionTokens(raw[i + 1] as string);
-      if (t !== undefined) for (const n of t) (named ??= new Set()).add(n);
+      // Framing and Host are never dropped because Connection names them (a request smuggled by
+      // "Connection: content-length" would otherwise lose its length on the way).
+      if (t !== undefined) for (const n of t) if (!NEVER_NAMED.has(n)) (named ??= new Set()).add(n);
     }
   }
   let out = `${h.method} ${h.path} HTTP/1.1\r\n`;

@@ -50,7 +50,9 @@ async function rawSocketBackend(onRequest: (head: string, socket: Socket) => voi
       let end: number;
       while ((end = buf.indexOf('\r\n\r\n')) !== -1) {
         const head = buf.slice(0, end);
-        buf = buf.slice(end + 4);
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + length) return; // the body is not all here yet
+        buf = buf.slice(end + 4 + length);
         onRequest(head, s);
       }
     });
@@ -83,6 +85,10 @@ describe('fast engine', () => {
         s.end('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end');
       } else if (path === '/hints') {
         s.write('HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      } else if (path === '/named') {
+        // Connection names the framing header and another one.
+        const echoed = /\r\ncontent-length: *\d+/i.test(head) ? 'length kept' : 'length lost';
+        s.write(`HTTP/1.1 200 OK\r\nConnection: content-length, x-drop\r\nX-Drop: 1\r\nContent-Length: ${echoed.length}\r\n\r\n${echoed}`);
       } else if (path === '/204') {
         s.write('HTTP/1.1 204 No Content\r\n\r\n');
       } else {
@@ -151,6 +157,16 @@ describe('fast engine', () => {
     await waitFor(() => c.closed(), 'answers', 10_000);
     assert.match(c.text(), /^HTTP\/1\.1 103 Early Hints\r\nLink: <\/style\.css>; rel=preload\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
     assert.match(c.text(), /\r\n\r\nokHTTP\/1\.1 204 No Content\r\n[^]*\r\n\r\n$/);
+  });
+
+  test('a Connection header naming Content-Length drops neither side\'s framing (no smuggling); other named headers go', async () => {
+    const c = await rawClient(b.url);
+    c.socket.write('POST /named HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Length: 5\r\n\r\nhelloGET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await waitFor(() => c.closed(), 'answers', 10_000);
+    assert.match(c.text(), /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(c.text(), /\r\nContent-Length: 11\r\n/);
+    assert.doesNotMatch(c.text(), /x-drop/i);
+    assert.match(c.text(), /\r\n\r\nlength keptHTTP\/1\.1 200 OK\r\n[^]*path \/after$/);
   });
 
   test('an unknown engine is a config error naming the field', () => {
