@@ -15,6 +15,8 @@ const CASES: [string, string, string[], boolean, [number, string, boolean, boole
   ['304 bodyless despite Content-Length', 'HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n', ['GET'], false, [[304, '', true, false, true, true]], null],
   ['100 then 200', 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', ['POST'], false, [[100, '', true, false, true, false], [200, 'ok', false, false, true, true]], null],
   ['103 then 200', 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', ['GET'], false, [[103, '', true, false, true, false], [200, '', false, false, true, true]], null],
+  ['a stray CRLF before the status line is skipped', '\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', ['GET'], false, [[200, '', false, false, true, true]], null],
+  ['a tab after chunked: 502', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n', ['GET'], false, [], { status: 502, code: 'E_HTTP_BAD_TE' }],
   ['empty reason, no SP', 'HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n', ['GET'], false, [[200, '', false, false, true, true]], null],
   ['HTTP/1.0 without keep-alive', 'HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx', ['GET'], false, [[200, 'x', false, false, false, true]], null],
   ['HTTP/1.0 with keep-alive', 'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx', ['GET'], false, [[200, 'x', false, false, true, true]], null],
