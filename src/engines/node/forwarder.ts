@@ -18,7 +18,7 @@ import { StrayGuard } from './stray-guard.js';
 import { climbsAboveRoot, joinPath, pathPrefix, splitAbsoluteForm } from './upstream-path.js';
 import { tunnelUpgrade } from './websocket.js';
 import { protoOf } from '../../tls/terminator.js';
-import { authorityOf } from './h2-request.js';
+import { authorityOf, h2HasBody } from './h2-request.js';
 
 // Absolute-form request targets (RFC 9112 §3.2.2), which a server must accept.
 const ABSOLUTE_FORM = /^https?:\/\//i;
@@ -129,7 +129,7 @@ export class Forwarder implements ExchangeOwner {
   handle(req: IncomingMessage, res: ServerResponse, slot?: ExchangeSlot): void {
     const te = req.headers['transfer-encoding'];
     const cl = req.headers['content-length'];
-    if (te === undefined && (cl === undefined || cl === '0')) {
+    if (te === undefined && (cl === undefined || cl === '0') && (cl !== undefined || !h2HasBody(req))) {
       this.forward(req, res, null, true, slot);
       return;
     }

@@ -9,3 +9,13 @@ export function authorityOf(req: IncomingMessage): string | undefined {
   const a = req.headers[':authority'];
   return typeof a === 'string' && a !== '' ? a : undefined;
 }
+
+/**
+ * True for an HTTP/2 request whose body is still to come: HTTP/2 frames bodies itself (no
+ * Content-Length or Transfer-Encoding needed), and a request without one ends with its HEADERS.
+ */
+export function h2HasBody(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor !== 2) return false;
+  const stream = (req as IncomingMessage & { stream?: { endAfterHeaders?: boolean } }).stream;
+  return stream?.endAfterHeaders === false;
+}
