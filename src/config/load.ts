@@ -116,6 +116,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     'limits.minResponseRate': rateObject,
     tls: tlsSchema.unwrap(),
     'tls.http2': tlsSchema.unwrap().shape.http2.unwrap(),
+    'tls.certificates': tlsSchema.unwrap().shape.certificates.unwrap().element,
   };
   const key = path.filter((p) => typeof p === 'string').join('.');
   const shape = shapes[key];
