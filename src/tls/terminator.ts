@@ -188,8 +188,8 @@ export class TlsTerminator {
       `HTTP/2 rapid reset: client ${client} cancelled more than ${this.settings.http2.maxResetsPerSecond} streams in a second; connection closed (GOAWAY ENHANCE_YOUR_CALM)` +
         (count > 1 ? ` (${count} such in the last ${seconds} s)` : ''),
     ]);
-    session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
-    session.destroy();
+    // A numeric code: node sends it in the final GOAWAY, flushed before the socket closes.
+    session.destroy(h2.NGHTTP2_ENHANCE_YOUR_CALM as unknown as Error);
   }
 
   /**

