@@ -113,11 +113,13 @@ test('HTTP/1.1 over TLS: X-Forwarded-Proto https and X-Forwarded-Port the listen
 test('HTTP/2: :authority becomes Host, X-Forwarded-Proto https, no connection-specific response headers', async () => {
   const session = await h2session();
   try {
-    const r = await h2request(session, '/headers', { headers: { ':authority': 'h2.a.test:8443' } });
+    const r = await h2request(session, '/headers', { headers: { ':authority': 'h2.a.test:8443', cookie: ['a=1', 'b=2'] as unknown as string } });
     assert.equal(r.status, 200);
-    const body = JSON.parse(r.body) as { headers: Record<string, string>; httpVersion: string };
+    const body = JSON.parse(r.body) as { headers: Record<string, string>; rawHeaders: string[]; httpVersion: string };
     assert.equal(body.httpVersion, '1.1', 'servers get HTTP/1.1');
+    assert.deepEqual(body.rawHeaders.filter((_, i) => i % 2 === 0 && body.rawHeaders[i]?.toLowerCase() === 'cookie').length, 1, 'one Cookie field');
     assert.equal(body.headers.host, 'h2.a.test:8443');
+    assert.equal(body.headers.cookie, 'a=1; b=2', 'split cookies are joined for HTTP/1.1');
     assert.equal(body.headers['x-forwarded-proto'], 'https');
     assert.equal(body.headers['x-forwarded-port'], String(port));
     assert.equal(body.headers['x-forwarded-host'], 'h2.a.test:8443');

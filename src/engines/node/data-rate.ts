@@ -96,7 +96,8 @@ export class DataRateSweep {
       `${what} too slow: client ${client} at ${shown} B/s (minimum ${min.bytesPerSecond} B/s after ${min.graceMs / 1000} s); connection closed` +
         (count > 1 ? ` (${count} such cuts in the last ${seconds} s)` : ''),
     ]);
-    if (what === 'request body' && res !== undefined && !res.headersSent && socket.writable) {
+    // On HTTP/2 `socket` stands for the request's stream: destroying it resets that stream alone.
+    if (what === 'request body' && res !== undefined && !res.headersSent && socket.writable && req?.httpVersionMajor !== 2) {
       // Kestrel answers a too-slow upload 408; the connection closes either way, which cancels
       // the upstream request (the exchange sees its client go).
       c.answeredOnSocket = 408;
