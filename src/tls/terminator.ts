@@ -84,6 +84,10 @@ export class TlsTerminator {
    * Extra certificates built with other options are dropped; their owner adds them again.
    */
   apply(settings: TlsSettings): void {
+    const before = this.settings.certificates.list().map((c) => c.fingerprint).join();
+    if (settings.certificates.list().map((c) => c.fingerprint).join() !== before) {
+      this.log.info({ certificates: settings.certificates.list().map((c) => ({ names: c.names, notAfter: c.notAfter, source: c.source })) }, `TLS certificates reloaded: ${describeSet(settings.certificates)}`);
+    }
     const optionsChanged = settings.minVersion !== this.settings.minVersion || settings.ciphers !== this.settings.ciphers;
     this.settings = settings;
     if (optionsChanged && this.extra !== undefined) this.extra = undefined;
@@ -204,6 +208,12 @@ export class TlsTerminator {
     return true;
   }
 
+  /** One line for the start log: what is served, how. */
+  describe(): string {
+    const h = this.settings.http2;
+    return `HTTPS: ${describeSet(this.current)}; ${this.settings.minVersion} and up; HTTP/2 (up to ${h.maxConcurrentStreams} streams a connection) and HTTP/1.1`;
+  }
+
   /** HTTP/2 sessions open now. */
   get sessionCount(): number {
     return this.sessions.size;
@@ -213,4 +223,13 @@ export class TlsTerminator {
 /** "https" for a request that came over TLS (HTTP/1.1 or HTTP/2), "http" otherwise. */
 export function protoOf(socket: Socket): 'http' | 'https' {
   return (socket as TLSSocket).encrypted === true ? 'https' : 'http';
+}
+
+// "a.test (default, 89 days left), *.b.test (12 days left)" for the log.
+function describeSet(set: CertificateSet): string {
+  if (set.size === 0) return 'no certificate yet';
+  return set
+    .list()
+    .map((c) => `${c.names.join(', ')} (${c.default ? 'default, ' : ''}${c.daysLeft} days left)`)
+    .join('; ');
 }
