@@ -10,6 +10,8 @@ import type { CertificateInfo, CertificateSet } from './certificates.js';
 // Header lines beyond limits.maxHeaders node's HTTP/2 layer lets through, so that our own check
 // (request-head.ts) answers 431 as it does for HTTP/1.1: the four pseudo-headers and some slack.
 const PSEUDO_HEADER_SLACK = 8;
+// Time a GOAWAY is given to reach the client before its connection is closed.
+const GOAWAY_FLUSH_MS = 100;
 
 // The per-session state the guards keep.
 interface SessionState {
@@ -192,8 +194,10 @@ export class TlsTerminator {
       `HTTP/2 rapid reset: client ${client} cancelled more than ${this.settings.http2.maxResetsPerSecond} streams in a second; connection closed (GOAWAY ENHANCE_YOUR_CALM)` +
         (count > 1 ? ` (${count} such in the last ${seconds} s)` : ''),
     ]);
-    // A numeric code: node sends it in the final GOAWAY, flushed before the socket closes.
-    session.destroy(h2.NGHTTP2_ENHANCE_YOUR_CALM as unknown as Error);
+    // GOAWAY first (nghttp2 then ignores the client's new streams), the close a moment later so
+    // the frame is on the wire before it: destroying at once can drop it.
+    session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
+    setTimeout(() => session.destroy(), GOAWAY_FLUSH_MS).unref();
   }
 
   /**
