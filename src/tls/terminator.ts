@@ -1,9 +1,8 @@
 import { Server as HttpServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
 import { constants as h2, createSecureServer, type Http2SecureServer, type SecureServerOptions, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { TlsSettings } from '../config/tls.js';
-import type { Logger } from '../util/logger.js';
+import type { LogSink } from '../util/logger.js';
 import { LogThrottle, ThrottledLog } from '../util/log-throttle.js';
 import type { CertificateInfo, CertificateSet } from './certificates.js';
 
@@ -43,7 +42,7 @@ export class TlsTerminator {
   /** Takes the config's TLS settings (certificates already read and checked). */
   constructor(
     settings: TlsSettings,
-    private readonly log: Logger,
+    private readonly log: LogSink,
   ) {
     this.settings = settings;
     this.current = settings.certificates;
@@ -224,12 +223,7 @@ export class TlsTerminator {
   }
 }
 
-/** "https" for a request that came over TLS (HTTP/1.1 or HTTP/2), "http" otherwise. */
-export function protoOf(socket: Socket): 'http' | 'https' {
-  return (socket as TLSSocket).encrypted === true ? 'https' : 'http';
-}
-
-// "a.test (default, 89 days left), *.b.test (12 days left)" for the log.
+// "a.test (default, 89 days left); *.b.test (12 days left)" for the log.
 function describeSet(set: CertificateSet): string {
   if (set.size === 0) return 'no certificate yet';
   return set

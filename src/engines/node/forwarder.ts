@@ -17,8 +17,7 @@ import { upstreamHeaders } from './headers.js';
 import { StrayGuard } from './stray-guard.js';
 import { climbsAboveRoot, joinPath, pathPrefix, splitAbsoluteForm } from './upstream-path.js';
 import { tunnelUpgrade } from './websocket.js';
-import { protoOf } from '../../tls/terminator.js';
-import { authorityOf, h2HasBody } from './h2-request.js';
+import { authorityOf, h2HasBody, protoOf } from './tls-request.js';
 
 // Absolute-form request targets (RFC 9112 §3.2.2), which a server must accept.
 const ABSOLUTE_FORM = /^https?:\/\//i;

@@ -1,4 +1,14 @@
+// The request side of HTTPS and HTTP/2 (src/tls/ terminates TLS): what the forwarder reads off a
+// request that came over TLS or HTTP/2.
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+
+/** "https" for a request that came over TLS (HTTP/1.1 or HTTP/2), "http" otherwise. */
+export function protoOf(socket: Socket): 'http' | 'https' {
+  // HTTP/2 requests' sockets stand for their stream and read this off the connection's TLS socket.
+  return (socket as TLSSocket).encrypted === true ? 'https' : 'http';
+}
 
 /**
  * The authority an HTTP/2 request names (`:authority`), which goes upstream as its Host
