@@ -232,3 +232,24 @@ test('WebSocket over TLS: the HTTP/1.1 upgrade is tunnelled, with X-Forwarded-Pr
   await until(() => text.includes('ping over tls'));
   s.destroy();
 });
+
+test('HTTP/2: answers the balancer gives itself (no server: 503 with Retry-After; a bad target: 400; too many headers: 431) reach the client as HTTP/2', async () => {
+  const dir = certDir();
+  const c = makeCert(dir, 'c', ['c.test']);
+  const dead = await startBalancer({ servers: [{ addr: 'http://127.0.0.1:1' }], tls: { certificates: [{ cert: c.cert, key: c.key }] } });
+  const s = h2connect(dead.url, { rejectUnauthorized: false });
+  try {
+    const r = await h2request(s, '/x');
+    assert.equal(r.status, 503);
+    assert.ok(Number(r.headers['retry-after']) > 0);
+    assert.match(r.body, /no server available/);
+    const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-h${i}`, 'v']));
+    assert.equal((await h2request(s, '/x', { headers: many })).status, 431);
+    assert.equal((await h2request(s, '*', { method: 'OPTIONS' })).status, 400);
+    // Session still usable after our own answers.
+    assert.equal((await h2request(s, '/y')).status, 503);
+  } finally {
+    s.close();
+    await dead.stop();
+  }
+});
