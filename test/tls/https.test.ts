@@ -233,7 +233,7 @@ test('WebSocket over TLS: the HTTP/1.1 upgrade is tunnelled, with X-Forwarded-Pr
   s.destroy();
 });
 
-test('HTTP/2: answers the balancer gives itself (no server: 503 with Retry-After; a bad target: 400; too many headers: 431) reach the client as HTTP/2', async () => {
+test('HTTP/2: answers the balancer gives itself (no server: 503 with Retry-After; a bad target: 400; too many headers: 431; CONNECT: 405) reach the client as HTTP/2', async () => {
   const dir = certDir();
   const c = makeCert(dir, 'c', ['c.test']);
   const dead = await startBalancer({ servers: [{ addr: 'http://127.0.0.1:1' }], tls: { certificates: [{ cert: c.cert, key: c.key }] } });
@@ -246,6 +246,21 @@ test('HTTP/2: answers the balancer gives itself (no server: 503 with Retry-After
     const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-h${i}`, 'v']));
     assert.equal((await h2request(s, '/x', { headers: many })).status, 431);
     assert.equal((await h2request(s, '*', { method: 'OPTIONS' })).status, 400);
+    // CONNECT: 405 with Allow, as over HTTP/1.1 (never a tunnel, never raw HTTP/1.1 text in a body).
+    const connect = await new Promise<{ status: number; allow: unknown; body: string }>((resolve, reject) => {
+      const req = s.request({ ':method': 'CONNECT', ':authority': 'example.com:443' });
+      let body = '';
+      let status = 0;
+      let allow: unknown;
+      req.setEncoding('utf8');
+      req.on('response', (h) => ((status = Number(h[':status'])), (allow = h.allow)));
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => resolve({ status, allow, body }));
+      req.on('error', reject);
+    });
+    assert.equal(connect.status, 405);
+    assert.match(String(connect.allow), /GET/);
+    assert.doesNotMatch(connect.body, /HTTP\/1\.1/);
     // Session still usable after our own answers.
     assert.equal((await h2request(s, '/y')).status, 503);
   } finally {

@@ -1,6 +1,7 @@
 // The request side of HTTPS and HTTP/2 (src/tls/ terminates TLS): what the forwarder reads off a
 // request that came over TLS or HTTP/2.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendError } from './errors.js';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
@@ -28,4 +29,10 @@ export function h2HasBody(req: IncomingMessage): boolean {
   if (req.httpVersionMajor !== 2) return false;
   const stream = (req as IncomingMessage & { stream?: { endAfterHeaders?: boolean } }).stream;
   return stream?.endAfterHeaders === false;
+}
+
+/** Answers an HTTP/2 CONNECT 405 (a reverse proxy opens no tunnels), as HTTP/1.1 CONNECT is. */
+export function refuseH2Connect(res: ServerResponse, allow: string): void {
+  res.setHeader('allow', allow);
+  sendError(res, 405, 'CONNECT is not supported');
 }
