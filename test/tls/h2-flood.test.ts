@@ -126,3 +126,42 @@ test('CONTINUATION flood (CVE-2024-27983): a header block that never ends is cut
     calm.close();
   }
 });
+
+test('HTTP/2 stream whose client stops reading: cut by limits.minResponseRate (stream reset), no server blamed, the connection serves on', async () => {
+  const dir = certDir();
+  const c = makeCert(dir, 'c', ['c.test']);
+  const slow = await startBalancer({
+    servers: [{ addr: backend.url }],
+    limits: { minResponseRate: { bytesPerSecond: 100_000, grace: 1 } },
+    tls: { certificates: [{ cert: c.cert, key: c.key }] },
+  });
+  const s = h2connect(slow.url, { rejectUnauthorized: false, servername: 'c.test' });
+  try {
+    const req = s.request({ ':path': `/big/${64 * 1024}` });
+    req.pause(); // never read
+    req.on('error', () => undefined);
+    await waitFor(() => slow.logs.some((l) => /^response too slow: client 127\.0\.0\.1/.test(String(l.msg))), 'the cut to be logged');
+    // Reading now gets what was on its way, then the stream ends short of the 64 MiB.
+    let got = 0;
+    req.on('data', (d: Buffer) => (got += d.length));
+    const closed = new Promise((resolve) => req.once('close', resolve));
+    req.resume();
+    await closed;
+    assert.ok(got < 64 * 1024 * 1024, `got ${got} bytes: the response was cut`);
+    // Our cut, not the server's failure: no passive failure, no ejection.
+    assert.ok(!slow.logs.some((l) => / failed: | down: |eject/.test(String(l.msg))), JSON.stringify(slow.logs.filter((l) => / failed: | down: |eject/.test(String(l.msg)))));
+    // The same connection serves other streams.
+    const other = await new Promise<string>((resolve, reject) => {
+      const r = s.request({ ':path': '/fine' });
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => (body += d));
+      r.on('end', () => resolve(body));
+      r.on('error', reject);
+    });
+    assert.equal(other, 'GET /fine');
+  } finally {
+    s.close();
+    await slow.stop();
+  }
+});

@@ -22,6 +22,11 @@ function delivered(socket: Socket): number {
   return socket.bytesWritten - socket.writableLength;
 }
 
+/** Response bytes of an HTTP/2 request that left its stream's buffer (on their way to the client). */
+function streamDelivered(c: ClientConnection): number {
+  return (c.exchange?.bodyBytes ?? 0) - (c.res?.writableLength ?? 0);
+}
+
 /**
  * Minimum data rates, as Kestrel's MinRequestBodyDataRate and MinResponseDataRate: a client that
  * uploads or downloads slower than the rate after the grace period is cut, and with it the upstream
@@ -69,18 +74,20 @@ export class DataRateSweep {
         }
       }
       if (response === undefined || socket.destroyed) continue;
-      if (!socket.writableNeedDrain) {
+      // HTTP/2: a client that stops reading closes its stream's window, not the connection's socket.
+      const h2 = req.httpVersionMajor === 2;
+      if (!(h2 ? res.writableNeedDrain : socket.writableNeedDrain)) {
         c.stallAt = 0;
         continue;
       }
       if (c.stallAt === 0) {
         c.stallAt = now;
-        c.deliveredAtStall = delivered(socket);
+        c.deliveredAtStall = h2 ? streamDelivered(c) : delivered(socket);
         continue;
       }
       const stalled = now - c.stallAt;
       if (stalled <= response.graceMs) continue;
-      const rate = (delivered(socket) - c.deliveredAtStall) / (stalled / 1000);
+      const rate = ((h2 ? streamDelivered(c) : delivered(socket)) - c.deliveredAtStall) / (stalled / 1000);
       if (rate < response.bytesPerSecond) this.cut(c, 'response', rate, response);
     }
   };
