@@ -127,6 +127,9 @@ export class TlsTerminator {
       ...pem,
       minVersion: this.settings.minVersion,
       ciphers: this.settings.ciphers,
+      // A handshake gets the request head's deadline (node's default is 120 s), as nginx's
+      // client_header_timeout covers its handshake: half-open handshakes cannot pile up.
+      handshakeTimeout: http1.headersTimeout,
       SNICallback: (servername, cb) => cb(null, this.current.contextFor(servername)),
       settings: this.h2Settings(),
       maxSessionMemory: h.maxSessionMemory,
@@ -141,9 +144,9 @@ export class TlsTerminator {
     // handler would hand it to the HTTP clientError handler, which would answer in plain text.
     server.removeAllListeners('tlsClientError');
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      const client = socket.remoteAddress; // read before destroy, which forgets it
       socket.destroy();
       if (err.code === 'ECONNRESET') return;
-      const client = socket.remoteAddress;
       const reason = err.code ?? err.message;
       this.handshakeFailures.note(
         'handshake',

@@ -268,3 +268,22 @@ test('HTTP/2: answers the balancer gives itself (no server: 503 with Retry-After
     await dead.stop();
   }
 });
+
+test('a TLS handshake that never finishes is closed after timeouts.requestHead', async () => {
+  const dir = certDir();
+  const c = makeCert(dir, 'c', ['c.test']);
+  const quick = await startBalancer({ servers: [{ addr: backend.url }], timeouts: { requestHead: 1 }, tls: { certificates: [{ cert: c.cert, key: c.key }] } });
+  try {
+    const { connect } = await import('node:net');
+    const s = connect(Number(new URL(quick.url).port), '127.0.0.1');
+    s.on('error', () => undefined);
+    s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x50])); // a ClientHello record header, then nothing
+    const t0 = Date.now();
+    await new Promise((resolve) => s.once('close', resolve));
+    const ms = Date.now() - t0;
+    assert.ok(ms < 10_000, `closed after ${ms} ms`);
+    await waitFor(() => quick.logs.some((l) => /^TLS handshake failed: client 127\.0\.0\.1: ERR_TLS_HANDSHAKE_TIMEOUT$/.test(String(l.msg))), `the log line: ${JSON.stringify(quick.logs.slice(-3))}`);
+  } finally {
+    await quick.stop();
+  }
+});
