@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { MinRate } from '../../config/limits.js';
 import type { Logger } from '../../util/logger.js';
@@ -20,6 +21,11 @@ function delivered(socket: Socket): number {
   const s = socket as Socket & WriteCounters;
   if (typeof s._bytesDispatched === 'number') return s._bytesDispatched - (s._handle?.writeQueueSize ?? 0);
   return socket.bytesWritten - socket.writableLength;
+}
+
+/** An HTTP/2 response's stream is backpressured (node 22's compat response has no writableNeedDrain of its own). */
+function streamNeedsDrain(res: ServerResponse): boolean {
+  return (res as ServerResponse & { stream?: { writableNeedDrain?: boolean } }).stream?.writableNeedDrain === true;
 }
 
 /** Response bytes of an HTTP/2 request that left its stream's buffer (on their way to the client). */
@@ -76,7 +82,7 @@ export class DataRateSweep {
       if (response === undefined || socket.destroyed) continue;
       // HTTP/2: a client that stops reading closes its stream's window, not the connection's socket.
       const h2 = req.httpVersionMajor === 2;
-      if (!(h2 ? res.writableNeedDrain : socket.writableNeedDrain)) {
+      if (!(h2 ? streamNeedsDrain(res) : socket.writableNeedDrain)) {
         c.stallAt = 0;
         continue;
       }
