@@ -1,4 +1,5 @@
 import type { Logger } from '../util/logger.js';
+import type { TlsTerminator } from '../tls/terminator.js';
 import type { ControlPlane, Engine } from './engine.js';
 import { FastEngine } from './fast/fast-engine.js';
 import { NodeEngine } from './node/node-engine.js';
@@ -7,6 +8,8 @@ import { NodeEngine } from './node/node-engine.js';
 export interface ProxyEngine extends Engine {
   /** Reopens the access log file (logrotate renamed it); resolves with what happened, for the log. */
   reopenAccessLog(): Promise<{ ok: boolean; message: string }>;
+  /** HTTPS on the listener (certificates, HTTP/2); undefined when the config has no `tls` or the engine has none. */
+  readonly tls?: TlsTerminator | undefined;
 }
 
 /** The engine the config names (`engine`: "node" by default, or "fast"), over `cluster`. */

@@ -21,6 +21,8 @@ export interface RateSubject {
   deliveredAtStall: number;
   sweptAt: number;
   answeredOnSocket: number;
+  /** HTTP/2: the request's own stream (its flow-control window) stands in for the socket; undefined on HTTP/1.x. */
+  readonly stream?: { readonly needsDrain: boolean; readonly delivered: number } | undefined;
   /** Answers no further request on this connection. */
   last(): void;
 }
@@ -89,18 +91,20 @@ export class DataRateSweep {
         }
       }
       if (response === undefined || socket.destroyed) continue;
-      if (!socket.writableNeedDrain) {
+      // HTTP/2: a client that stops reading closes its stream's window, not the connection's socket.
+      const stream = c.stream;
+      if (!(stream !== undefined ? stream.needsDrain : socket.writableNeedDrain)) {
         c.stallAt = 0;
         continue;
       }
       if (c.stallAt === 0) {
         c.stallAt = now;
-        c.deliveredAtStall = delivered(socket);
+        c.deliveredAtStall = stream !== undefined ? stream.delivered : delivered(socket);
         continue;
       }
       const stalled = now - c.stallAt;
       if (stalled <= response.graceMs) continue;
-      const rate = (delivered(socket) - c.deliveredAtStall) / (stalled / 1000);
+      const rate = ((stream !== undefined ? stream.delivered : delivered(socket)) - c.deliveredAtStall) / (stalled / 1000);
       if (rate < response.bytesPerSecond) this.cut(c, 'response', rate, response);
     }
   };
@@ -116,7 +120,8 @@ export class DataRateSweep {
       `${what} too slow: client ${client} at ${shown} B/s (minimum ${min.bytesPerSecond} B/s after ${min.graceMs / 1000} s); connection closed` +
         (count > 1 ? ` (${count} such cuts in the last ${seconds} s)` : ''),
     ]);
-    if (what === 'request body' && c.active && !c.responseStarted && socket.writable) {
+    // On HTTP/2 `socket` stands for the request's stream: destroying it resets that stream alone.
+    if (what === 'request body' && c.active && !c.responseStarted && socket.writable && c.stream === undefined) {
       // Kestrel answers a too-slow upload 408; the connection closes either way, which cancels
       // the upstream request (the exchange sees its client go).
       c.answeredOnSocket = 408;

@@ -68,6 +68,14 @@ export class ClientConnection implements ExchangeSlot, RateSubject {
   get responseStarted(): boolean {
     return this.res?.headersSent === true;
   }
+  /** HTTP/2: the request's stream, whose window backpressures the response (data-rate.ts). */
+  get stream(): { readonly needsDrain: boolean; readonly delivered: number } | undefined {
+    const { req, res } = this;
+    if (req?.httpVersionMajor !== 2 || res === undefined) return undefined;
+    // Node 22's compat response has no writableNeedDrain of its own: read its stream's.
+    const needsDrain = (res as ServerResponse & { stream?: { writableNeedDrain?: boolean } }).stream?.writableNeedDrain === true;
+    return { needsDrain, delivered: (this.exchange?.bodyBytes ?? 0) - res.writableLength };
+  }
   private queue: [IncomingMessage, ServerResponse][] | undefined;
   private pausedByUs = false;
   private over = false;
