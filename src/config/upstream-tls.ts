@@ -88,7 +88,10 @@ export function resolveUpstreamTls(file: UpstreamTlsFile): UpstreamTls | string 
     if (typeof r === 'string') return `upstreamTls.ca: ${JSON.stringify(file.ca)} ${r}`;
     ca = r.pem;
   }
-  return { caFile: file.ca, ca, servername: file.servername, insecureSkipVerify: file.insecureSkipVerify };
+  const tls = { caFile: file.ca, servername: file.servername, insecureSkipVerify: file.insecureSkipVerify } as UpstreamTls;
+  // The PEM text stays out of JSON (the admin API's /api/config shows `caFile`, not the certificates).
+  Object.defineProperty(tls, 'ca', { value: ca, enumerable: false });
+  return tls;
 }
 
 /** The loud warning for `insecureSkipVerify` (logged at start and on every reload), or undefined. */

@@ -203,3 +203,39 @@ test('a CA file that does not exist or holds no certificate is a config error na
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /upstreamTls\.ca: ".*" is a CA file with no PEM certificate in it/);
 });
+
+test('the admin API shows the CA file, not its certificates', async () => {
+  const b = await startBalancer({ upstreamTls: { ca: pki.caFile }, healthCheck: NO_CHECKS, admin: { addr: '127.0.0.1:0' }, servers: [{ addr: 'https://127.0.0.1:9' }] });
+  try {
+    const r = await get(`${await adminUrl(b)}/api/config`);
+    const cfg = JSON.parse(r.body) as { upstreamTls?: Record<string, unknown> };
+    assert.equal(cfg.upstreamTls?.caFile, pki.caFile);
+    assert.equal(cfg.upstreamTls?.insecureSkipVerify, false);
+    assert.ok(!r.body.includes('BEGIN CERTIFICATE'));
+  } finally {
+    await b.stop();
+  }
+});
+
+test('reload: a new CA renews the pools at once; a CA file that is gone keeps the old config serving', async () => {
+  const be = await httpsBackend(signed);
+  const b = await startBalancer({ healthCheck: NO_CHECKS, retries: { attempts: 1 }, servers: [{ addr: be.url }] });
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const rewrite = (tls: unknown): void => {
+    const cfg = JSON.parse(readFileSync(b.file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(b.file, JSON.stringify({ ...cfg, upstreamTls: tls }));
+  };
+  try {
+    assert.equal((await get(`${b.url}/`)).status, 502);
+    rewrite({ ca: pki.caFile });
+    b.proc.kill('SIGUSR2');
+    await waitFor(async () => (await get(`${b.url}/`)).status === 200, 'served over a verified connection after the reload');
+    rewrite({ ca: `${pki.dir}/gone.pem` });
+    b.proc.kill('SIGUSR2');
+    await waitFor(() => b.logs.some((l) => /upstreamTls\.ca: .*gone\.pem.{0,2} is a CA file that does not exist/.test(JSON.stringify(l))), 'the bad reload reported');
+    assert.equal((await get(`${b.url}/`)).status, 200);
+  } finally {
+    await b.stop();
+    await be.close();
+  }
+});
