@@ -47,7 +47,7 @@ export const UPSTREAM_ERRORS: ReadonlyMap<string, Row> = new Map<string, Row>([
 ]);
 
 // TLS handshake and certificate failures happen before the request is sent.
-const TLS_CODE = /^ERR_TLS|CERT|SELF_SIGNED|UNABLE_TO_VERIFY/;
+const TLS_CODE = /^ERR_TLS|^ERR_SSL_|CERT|SELF_SIGNED|UNABLE_TO_VERIFY/;
 
 /** The row of `code`: listed, or a TLS failure (connect), or undefined. */
 function rowOf(code: string): Row | undefined {

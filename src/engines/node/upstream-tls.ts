@@ -1,4 +1,5 @@
-import { createSecureContext, getCACertificates, type SecureContext } from 'node:tls';
+// A default import: the CLI must still load on an old Node.js to say it is too old (getCACertificates is 22.15+).
+import nodeTls, { type SecureContext } from 'node:tls';
 import type { UpstreamTls } from '../../config/upstream-tls.js';
 
 // TLS towards https:// servers, for proxied requests (undici's connect options), WebSocket
@@ -19,7 +20,7 @@ let systemCas: string[] | undefined;
 // Node's bundled Mozilla CAs (and NODE_EXTRA_CA_CERTS) plus the operating system's store, as
 // Traefik and Caddy trust the system roots; read once.
 function defaultCas(): string[] {
-  systemCas ??= [...new Set([...getCACertificates('default'), ...getCACertificates('system')])];
+  systemCas ??= [...new Set([...nodeTls.getCACertificates('default'), ...nodeTls.getCACertificates('system')])];
   return systemCas;
 }
 
@@ -28,7 +29,7 @@ export function upstreamTlsOptions(tls: UpstreamTls, url: URL): UpstreamTlsOptio
   if (url.protocol !== 'https:') return undefined;
   let o = contexts.get(tls);
   if (o === undefined) {
-    const secureContext = createSecureContext({ ca: tls.ca ?? defaultCas() });
+    const secureContext = nodeTls.createSecureContext({ ca: tls.ca ?? defaultCas() });
     o = { secureContext, rejectUnauthorized: !tls.insecureSkipVerify, ...(tls.servername !== undefined ? { servername: tls.servername } : {}) };
     contexts.set(tls, o);
   }
@@ -55,7 +56,8 @@ export function tlsFailureReason(err: unknown): string | undefined {
     const message = (e as { message?: unknown }).message;
     const text = typeof message === 'string' ? message : String(code);
     if (typeof code === 'string' && VERIFY_CODE.test(code)) return `certificate verify failed: ${text}`;
-    if (typeof code === 'string' && HANDSHAKE_CODE.test(code) && code !== 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    // EPROTO is node:https's code for the same OpenSSL errors undici names ERR_SSL_*.
+    if (typeof code === 'string' && HANDSHAKE_CODE.test(code) && (code !== 'EPROTO' || text.includes('SSL routines'))) {
       // OpenSSL messages read "...:SSL routines:ssl3_get_record:wrong version number:...": keep the phrase.
       const phrase = /SSL routines:[^:]*:([^:]+)/.exec(text)?.[1] ?? text;
       return `TLS handshake failed: ${phrase.trim()}`;

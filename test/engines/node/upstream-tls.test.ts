@@ -239,3 +239,27 @@ test('reload: a new CA renews the pools at once; a CA file that is gone keeps th
     await be.close();
   }
 });
+
+test('an https:// address whose server speaks plain HTTP: 502 "TLS handshake failed", health checks say the same', async () => {
+  const { createServer: createHttpServer } = await import('node:http');
+  const plain = createHttpServer((_req, res) => res.end('plain'));
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+  const url = `https://127.0.0.1:${(plain.address() as AddressInfo).port}`;
+  const b = await startBalancer({ healthCheckDelay: 0.2, healthCheck: { ...FAST_CHECKS, passive: { maxFails: 0 } }, admin: { addr: '127.0.0.1:0' }, retries: { attempts: 1 }, servers: [{ addr: url }] });
+  try {
+    await waitFor(async () => (await serversView(b))[0]?.healthy === false, 'server marked down by health checks');
+    assert.match(String((await serversView(b))[0]?.reason), /TLS handshake failed: wrong version number/);
+  } finally {
+    await b.stop();
+  }
+  const p = await startBalancer({ healthCheck: NO_CHECKS, retries: { attempts: 1 }, servers: [{ addr: url }] });
+  try {
+    const r = await get(`${p.url}/`);
+    assert.equal(r.status, 502, r.body);
+    assert.match(r.body, /TLS handshake failed: wrong version number/);
+  } finally {
+    await p.stop();
+    plain.closeAllConnections();
+    plain.close();
+  }
+});
