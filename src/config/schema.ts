@@ -13,6 +13,8 @@ import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
 import { limitsSchema } from './limits.js';
 import { engineField } from './engine.js';
 import { tlsSchema } from './tls.js';
+import { upstreamTlsSchema } from './upstream-tls.js';
+import { redirectHttpSchema } from './redirect-http.js';
 import { isHttpUrl, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
@@ -139,6 +141,8 @@ export const configSchema = z
     notifications: notificationsSchema,
     admin: adminSchema,
     accessLog: accessLogSchema,
+    upstreamTls: upstreamTlsSchema,
+    redirectHttp: redirectHttpSchema,
     servers: z
       .array(z.union([serverSchema, dnsServerSchema, srvServerSchema]))
       .min(1, { message: 'is empty (at least one server is required)' })
@@ -160,6 +164,10 @@ export const configSchema = z
     // The raw-socket engine has no TLS listener yet: refuse rather than serve plain HTTP silently.
     if (c.engine === 'fast' && c.tls !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['engine'], input: c.engine, message: 'has no TLS yet: "tls" (HTTPS) needs "engine": "node"' });
+    }
+    // Redirecting to HTTPS on a listener that speaks plain HTTP would send every client to a dead end.
+    if (c.redirectHttp !== undefined && c.tls === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redirectHttp'], input: c.redirectHttp, message: 'redirects to HTTPS, but the listener has no "tls": add "tls" or remove "redirectHttp"' });
     }
   })
   .meta({ title: 'Balancer config', description: 'Config file of the balancer HTTP load balancer' });
