@@ -457,8 +457,7 @@ export interface LlhttpModule {
   methods: string[];
 }
 
-// Node's own binding of llhttp, the parser behind node:http (same build, same strict flags as a
-// server with insecureHTTPParser: false). Internal, but present and stable on Node 22 and 24.
+/** Node's own binding of llhttp, the parser behind node:http (same build, same strict flags as a server with insecureHTTPParser: false); internal, but present and stable on Node 22 and 24. */
 export const llhttp = createRequire(import.meta.url)('_http_common') as LlhttpModule;
 // llhttp's method numbers (HTTP_ALL_METHOD_MAP): node exports the names of 0-33 and 46 only.
 const LLHTTP_METHODS = [
