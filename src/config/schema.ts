@@ -11,6 +11,7 @@ import { backupField, healthCheckField } from '../control/health/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../control/health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
 import { limitsSchema } from './limits.js';
+import { workersSchema } from './workers.js';
 import { isHttpUrl, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
@@ -136,6 +137,7 @@ export const configSchema = z
     notifications: notificationsSchema,
     admin: adminSchema,
     accessLog: accessLogSchema,
+    workers: workersSchema,
     servers: z
       .array(z.union([serverSchema, dnsServerSchema, srvServerSchema]))
       .min(1, { message: 'is empty (at least one server is required)' })
