@@ -43,6 +43,8 @@ export interface WorkerView {
   readonly ready: boolean;
   /** Requests it reported as ended, since the balancer started (all its incarnations). */
   readonly requests: number;
+  /** Requests in flight in it (its last report). */
+  readonly inflight: number;
 }
 
 // One worker slot: the process in it now, and what outlives its restarts.
@@ -132,9 +134,9 @@ export class WorkerPool implements Engine, RemoteWorkers {
   /** Workers follow membership themselves (members messages). */
   serverLeft(): void {}
 
-  /** Every worker listens and none is stopping. */
+  /** Not stopping, and a worker listens (one being restarted does not stop the others serving). */
   ready(): boolean {
-    return this.stopping === undefined && this.slots.every((s) => s.listening);
+    return this.stopping === undefined && this.slots.some((s) => s.listening);
   }
 
   /**
@@ -207,6 +209,7 @@ export class WorkerPool implements Engine, RemoteWorkers {
       restarts: s.restarts,
       ready: s.listening && this.stopping === undefined,
       requests: s.requests,
+      inflight: Object.values(s.inflight).reduce((x, y) => x + y, 0),
     }));
   }
 

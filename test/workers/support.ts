@@ -75,6 +75,7 @@ export interface WorkerView {
   readonly restarts: number;
   readonly ready: boolean;
   readonly requests: number;
+  readonly inflight: number;
 }
 
 /** GET /api/servers. */
