@@ -13,19 +13,21 @@ export interface Backend {
   served: number;
   /** Health checks answer 200 (true) or 503 (false). */
   healthy: boolean;
+  /** Requests (not health checks) are answered with this status (default 200). */
+  status: number;
   close(): Promise<void>;
 }
 
 /** Starts a backend named `name`. */
 export async function backend(name: string, slowMs = 1500): Promise<Backend> {
-  const b: { served: number; healthy: boolean } = { served: 0, healthy: true };
+  const b: { served: number; healthy: boolean; status: number } = { served: 0, healthy: true, status: 200 };
   const server: Server = createServer((req, res) => {
     if (req.url === '/health') {
       res.writeHead(b.healthy ? 200 : 503).end();
       return;
     }
     b.served++;
-    const answer = (): void => void res.writeHead(200, { 'x-server': name, 'content-type': 'text/plain' }).end(name);
+    const answer = (): void => void res.writeHead(b.status, { 'x-server': name, 'content-type': 'text/plain' }).end(name);
     if (req.url === '/slow') setTimeout(answer, slowMs);
     else answer();
   });

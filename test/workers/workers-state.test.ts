@@ -49,6 +49,32 @@ test('a server health checks (in the primary) take down gets no traffic from any
   }
 });
 
+test('passive health: the primary ejects a failing server once, from the workers\' reports, and then no worker sends to it', async () => {
+  const [a, b] = await Promise.all([backend('a'), backend('b')]);
+  const bp = await startBalancer({
+    workers: 2,
+    healthCheck: { path: '/health', passive: { maxFails: 6, failWindow: 60, baseEjection: 60 } },
+    admin: { addr: '127.0.0.1:0' },
+    servers: [{ addr: a.url, name: 'a' }, { addr: b.url, name: 'b' }],
+  });
+  try {
+    b.status = 502;
+    // Round-robin in each worker: about half of the requests reach b, from both workers, until it is ejected.
+    for (let i = 0; i < 10 && (await servers(bp)).servers.find((s) => s.name === 'b')?.state !== 'down'; i++) await many(bp.url, 8);
+    await waitFor(async () => (await servers(bp)).servers.find((s) => s.name === 'b')?.state === 'down', 'b to be ejected');
+    const text = await (await fetch(`${String(bp.logs.find((l) => typeof l.admin === 'string')?.admin)}/metrics`)).text();
+    assert.match(text, /^balancer_server_ejections_total\{server="b"\} 1$/m, 'ejected once, by the primary');
+    assert.equal(bp.logs.filter((l) => typeof l.msg === 'string' && l.msg.includes(' down: ejected ')).length, 1);
+    const before = b.served;
+    const replies = await many(bp.url, 24);
+    assert.ok(replies.every((r) => r.server === 'a' && r.status === 200), 'no worker sends to the ejected server');
+    assert.equal(b.served, before);
+  } finally {
+    await bp.stop();
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
 test('a reload (SIGHUP) changes every worker: the new server list and algorithm serve from all of them', async () => {
   const [a, b] = await Promise.all([backend('a'), backend('b')]);
   const config = (addr: string, algorithm: string) => ({ addr: '127.0.0.1:0', workers: 2, algorithm, healthCheck: { path: '/health' }, admin: { addr: '127.0.0.1:0' }, servers: [{ addr }] });
