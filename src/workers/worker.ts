@@ -61,24 +61,26 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
   metrics = init.metrics ? new Metrics(() => plane.servers.map((u) => viewOf(u))) : undefined;
   plane = new FollowerPlane(init.config, { reporter, workers: init.workers, metrics, onLeft: (u) => engine?.serverLeft(u) });
   plane.setMembers(init.members);
-  const fail = (e: unknown, exitCode: number): never => {
+  // The primary says why (it exits, or logs and restarts this worker); this worker just goes.
+  const fail = (e: unknown, exitCode: number): void => {
     const message = e instanceof Error ? e.message : String(e);
     send({ t: 'failed', message, exitCode }, () => process.exit(exitCode));
     // Exit even when the message cannot be sent.
     setTimeout(() => process.exit(exitCode), 1000).unref();
-    throw e;
   };
   try {
     engine = makeEngine(plane, log);
   } catch (e) {
-    return fail(e, EXIT_BAD_INPUT);
+    fail(e, EXIT_BAD_INPUT);
+    return;
   }
   const served = engine;
   let address;
   try {
     address = await served.listen();
   } catch (e) {
-    return fail(e, 1);
+    fail(e, 1);
+    return;
   }
   send({ t: 'listening', address, url: served.url() });
 

@@ -2,7 +2,8 @@
 // SIGKILL is restarted and traffic goes on; /metrics adds up what both workers counted.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startBalancer } from '../helpers/cluster.js';
+import { spawnSync } from 'node:child_process';
+import { adminUrl, CLI, startBalancer } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 import { backend, many, metrics, servers, total } from './support.js';
 
@@ -28,6 +29,10 @@ test('two workers both serve, and the admin API and /metrics add up what each co
       assert.equal(w.ready, true);
     }
     assert.equal(view.servers.reduce((n, s) => n + s.requests, 0), 40, 'per-server totals (admin API) count both workers');
+    // `balancer status` shows them under the table.
+    const status = spawnSync(process.execPath, [CLI, 'status', '--admin', await adminUrl(bp)], { encoding: 'utf8' });
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^workers: 2 — 1: pid ${view.workers[0]?.pid} up since .*, 0 restarts, \\d+ requests; 2: pid ${view.workers[1]?.pid} up since .*, 0 restarts, \\d+ requests$`, 'm'));
     const text = await metrics(bp);
     assert.equal(total(text, 'balancer_requests_total'), 40, 'balancer_requests_total sums both workers');
     assert.equal(total(text, 'balancer_request_duration_seconds_count'), 40, 'the duration histograms are merged');
