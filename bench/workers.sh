@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Workers: how they share the listening port. Balancer with "workers": 2, each way in turn
-# (BALANCER_WORKERS_LISTEN=reuseport: every worker binds its own SO_REUSEPORT socket and the
-# kernel spreads connections; round-robin: node:cluster's primary accepts and hands connections
-# out), in front of the same nginx backends, loaded with wrk; prints req/s, p99 and how the
-# client connections spread over the workers (ss, sampled mid-run).
+# Workers: how they share the listening port. Balancer with "workers": 1 (one process), and with
+# "workers": 2 each way (BALANCER_WORKERS_LISTEN=reuseport: every worker binds its own SO_REUSEPORT
+# socket and the kernel spreads connections; round-robin: node:cluster's primary accepts and
+# hands connections out), all three running at once in front of the same nginx backends and loaded
+# in turn with wrk (runs interleaved, so a noisy machine hurts each alike). Prints req/s, p99 and
+# how the client connections spread over the processes serving them (ss, sampled mid-run).
 # Usage: bash bench/workers.sh [seconds=5] [connections=64] [runs=2]
 # Needs: wrk, nginx, ss (iproute2) and a build (npm ci).
 set -euo pipefail
@@ -19,7 +20,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 BACK=(18711 18712)
-PORT=18710
+MODES=(one-process reuseport round-robin)
+declare -A PORT=([one-process]=18720 [reuseport]=18721 [round-robin]=18722)
 cat > "$work/backend.conf" <<CONF
 daemon off; worker_processes 1; pid $work/backend.pid; error_log $work/backend.err;
 events { worker_connections 4096; }
@@ -28,27 +30,31 @@ $(for p in "${BACK[@]}"; do echo "server { listen 127.0.0.1:$p; location / { ret
 }
 CONF
 nginx -c "$work/backend.conf" & pids+=($!)
-cat > "$work/balancer.json" <<CONF
-{ "addr": "127.0.0.1:$PORT", "workers": 2, "healthCheck": { "enabled": false },
-  "servers": [$(for p in "${BACK[@]}"; do printf '{ "addr": "http://127.0.0.1:%s" },' "$p"; done | sed 's/,$//')] }
-CONF
-sleep 0.3
+servers=$(for p in "${BACK[@]}"; do printf '{ "addr": "http://127.0.0.1:%s" },' "$p"; done | sed 's/,$//')
 
-printf '%-12s %4s %10s %9s  %s\n' mode run req/s p99 'connections per worker (pid:count)'
-for mode in reuseport round-robin; do
-  BALANCER_WORKERS_LISTEN=$mode node dist/src/cli.js start --config "$work/balancer.json" > "$work/$mode.log" 2>&1 &
+declare -A SERVING
+for mode in "${MODES[@]}"; do
+  n=2; ready='workers serve clients'
+  [ "$mode" = one-process ] && { n=1; ready='listening on'; }
+  echo "{ \"addr\": \"127.0.0.1:${PORT[$mode]}\", \"workers\": $n, \"healthCheck\": { \"enabled\": false }, \"servers\": [$servers] }" > "$work/$mode.json"
+  BALANCER_WORKERS_LISTEN=$mode node dist/src/cli.js start --config "$work/$mode.json" > "$work/$mode.log" 2>&1 &
   bp=$!; pids+=($bp)
   # Every worker listens once the primary says how many serve.
-  for _ in $(seq 100); do grep -q 'workers serve clients' "$work/$mode.log" && break; sleep 0.1; done
-  workers=$(pgrep -P $bp | tr '\n' ' ')
-  [ -n "$workers" ] || { echo "bench/workers.sh: the balancer did not start:"; cat "$work/$mode.log"; exit 1; }
-  for run in $(seq "$RUNS"); do
-    wrk -t1 -c"$CONN" -d"${DUR}s" --latency "http://127.0.0.1:$PORT/" > "$work/wrk.txt" &
+  for _ in $(seq 100); do grep -q "$ready" "$work/$mode.log" && break; sleep 0.1; done
+  if [ "$mode" = one-process ]; then SERVING[$mode]=$bp; else SERVING[$mode]=$(pgrep -P $bp | tr '\n' ' '); fi
+  [ -n "${SERVING[$mode]}" ] || { echo "bench/workers.sh: the $mode balancer did not start:"; cat "$work/$mode.log"; exit 1; }
+done
+
+printf '%-12s %4s %10s %9s  %s\n' mode run req/s p99 'connections per serving process (pid:count)'
+for run in $(seq "$RUNS"); do
+  for mode in "${MODES[@]}"; do
+    port=${PORT[$mode]}
+    wrk -t1 -c"$CONN" -d"${DUR}s" --latency "http://127.0.0.1:$port/" > "$work/wrk.txt" &
     wp=$!
     sleep $((DUR / 2))
     spread=""
-    for w in $workers; do
-      n=$(ss -tnpH state established "( sport = :$PORT )" 2>/dev/null | grep -c "pid=$w," || true)
+    for w in ${SERVING[$mode]}; do
+      n=$(ss -tnpH state established "( sport = :$port )" 2>/dev/null | grep -c "pid=$w," || true)
       spread="$spread $w:$n"
     done
     wait $wp
@@ -56,5 +62,4 @@ for mode in reuseport round-robin; do
     p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
     printf '%-12s %4s %10s %9s %s\n' "$mode" "$run" "$rps" "$p99" "$spread"
   done
-  kill $bp; wait $bp 2>/dev/null || true
 done

@@ -20,7 +20,7 @@ import { testServersFor } from './test-servers.js';
 import type { ControlPlane, Engine } from '../engines/engine.js';
 import type { Logger } from '../util/logger.js';
 import { runWorker } from '../workers/worker.js';
-import { isWorkerProcess, logWorkers, workerPool } from '../workers/start.js';
+import { isWorkerProcess, keepWorkerCount, logWorkers, workerPool } from '../workers/start.js';
 
 /** Options of `balancer start` (the default command). */
 export interface StartOptions {
@@ -115,6 +115,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     fail(e); // an access log path that cannot be opened: a config error, exit 2
   }
   cluster.attach(balancer);
+  keepWorkerCount(cluster, config);
   let bound: AddressInfo;
   try {
     bound = await balancer.listen();

@@ -121,7 +121,6 @@ export class WorkerPool implements Engine, RemoteWorkers {
     const old = this.plane.config;
     const primary = new Set<string>();
     if (config.addr !== old.addr) primary.add(`addr (still ${old.addr})`);
-    if ((config.workers ?? 1) !== this.count) primary.add(`workers (still ${this.count})`);
     const live = this.slots.filter((s) => s.worker !== undefined && s.listening);
     this.reloadsApplied = { waiting: new Set(live.map((s) => s.n)), kept: new Set(), primary };
     for (const s of live) {

@@ -35,3 +35,13 @@ export function logWorkers(pool: WorkerPool, log: Logger): void {
     `${pool.count} workers serve clients, ${how}: pids ${pids.join(', ')}; this process (pid ${process.pid}) runs health checks, discovery, notifications and the admin API`,
   );
 }
+
+/** A reload that changes `workers` is told it needs a restart (with one process or many). */
+export function keepWorkerCount(plane: Cluster, startedWith: Config): void {
+  const n = startedWith.workers ?? 1;
+  plane.attach({
+    serverLeft: () => undefined,
+    ready: () => true,
+    apply: (next) => ({ kept: (next.workers ?? 1) !== n ? [`workers (still ${n})`] : [] }),
+  });
+}
