@@ -74,6 +74,9 @@ export class WorkerPool implements Engine, RemoteWorkers {
   private sent: MemberState[] = [];
   private changePending = false;
   private retired: MetricsJson[] = [];
+  private compacting = false;
+  // The start failed: the balancer exits; no worker is restarted.
+  private abandoned = false;
   private scrapeId = 0;
   private readonly scrapes = new Map<number, { waiting: Set<number>; done: () => void }>();
   private readonly reopens: ((r: { ok: boolean; message: string }) => void)[] = [];
@@ -277,6 +280,7 @@ export class WorkerPool implements Engine, RemoteWorkers {
   private readonly onExit = (worker: Worker, code: number | null, signal: string | null): void => {
     const s = this.slots.find((x) => x.worker === worker);
     if (s === undefined) return;
+    const listened = s.listening;
     s.listening = false;
     s.inflight = {};
     if (s.metrics !== undefined) this.retire(s.metrics);
@@ -284,6 +288,14 @@ export class WorkerPool implements Engine, RemoteWorkers {
     this.settleFor(s);
     const pid = worker.process.pid;
     const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+    if (this.abandoned) return;
+    // At start, a worker that dies before it listens fails the start (it would only die again).
+    if (this.startFailure !== undefined && !listened) {
+      this.abandoned = true;
+      this.startFailure(new BalancerError('E_WORKER_START', `worker ${s.n} (pid ${pid}) ${how} before it listened`));
+      this.startFailure = undefined;
+      return;
+    }
     if (this.stopping !== undefined) {
       this.log.info({ worker: s.n, pid, code, signal }, `worker ${s.n} (pid ${pid}) ${signal !== null || code !== 0 ? how : 'stopped'}`);
       return;
@@ -313,10 +325,17 @@ export class WorkerPool implements Engine, RemoteWorkers {
   // The counters a dead worker counted stay in the totals.
   private retire(m: MetricsJson): void {
     this.retired.push(retiredPart(m));
-    if (this.retired.length > 8) {
-      const all = this.retired;
-      this.retired = [];
-      void compact(all).then((one) => this.retired.unshift(one));
+    if (this.retired.length > 8 && !this.compacting) {
+      // Scrapes meanwhile still see every part; parts retired meanwhile stay after the merged one.
+      this.compacting = true;
+      const all = [...this.retired];
+      void compact(all).then(
+        (one) => {
+          this.retired = [one, ...this.retired.slice(all.length)];
+          this.compacting = false;
+        },
+        () => (this.compacting = false),
+      );
     }
   }
 
@@ -348,6 +367,7 @@ export class WorkerPool implements Engine, RemoteWorkers {
         // A config the engine refused (an access log path that cannot be opened) exits 2, as without workers.
         const e = m.exitCode === EXIT_BAD_INPUT ? new ConfigError('E_CONFIG_INVALID', [m.message]) : new BalancerError('E_LISTEN', m.message);
         if (this.startFailure !== undefined) {
+          this.abandoned = true;
           this.startFailure(e);
           this.startFailure = undefined;
         } else {

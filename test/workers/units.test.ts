@@ -91,6 +91,8 @@ test('cluster: a batch from a worker counts in the totals and passive health as 
   assert.equal(primary.servers()[0]?.state, 'up');
   assert.equal(primary.servers()[0]?.requests, 5);
   assert.equal(primary.servers()[0]?.failures, 4);
+  // The live figures (dashboard, event stream) count them too.
+  assert.equal(primary.summary().servers[0]?.p50 !== null, true);
   // The third in a row (in the next batch) ejects it.
   primary.remoteAttempts(key, { requests: 1, failures: 1, passive: [fail], hist: [[3, 1]] });
   assert.equal(primary.servers()[0]?.state, 'down');
