@@ -69,6 +69,8 @@ export class WorkerPool implements Engine, RemoteWorkers {
   private readonly slots: Slot[] = [];
   private bound: AddressInfo | undefined;
   private clientUrl = '';
+  // The configured address the workers listen on (a reload cannot move it).
+  private boundAddr = '';
   private port: number | undefined;
   private stopping: Promise<void> | undefined;
   private sent: MemberState[] = [];
@@ -102,6 +104,7 @@ export class WorkerPool implements Engine, RemoteWorkers {
   async listen(): Promise<AddressInfo> {
     // Structured clone: a Config's Sets (passive statuses) cross as Sets.
     cluster.setupPrimary({ serialization: 'advanced' });
+    this.boundAddr = this.plane.config.addr;
     cluster.on('message', this.onMessage);
     cluster.on('exit', this.onExit);
     const failed = new Promise<never>((_, reject) => (this.startFailure = reject));
@@ -121,9 +124,9 @@ export class WorkerPool implements Engine, RemoteWorkers {
 
   /** A reload reaches every worker; returns what needs a restart as far as the primary knows (engines may add theirs: logged when they answer). */
   apply(config: Config): { readonly kept: readonly string[] } {
-    const old = this.plane.config;
+    // The workers' sockets stay where they were bound (the control plane holds the new config already).
     const primary = new Set<string>();
-    if (config.addr !== old.addr) primary.add(`addr (still ${old.addr})`);
+    if (config.addr !== this.boundAddr) primary.add(`addr (still ${this.boundAddr})`);
     const live = this.slots.filter((s) => s.worker !== undefined && s.listening);
     this.reloadsApplied = { waiting: new Set(live.map((s) => s.n)), kept: new Set(), primary };
     for (const s of live) {

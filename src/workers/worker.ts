@@ -3,7 +3,9 @@
 // follows its messages and reports outcomes back in batches.
 import cluster from 'node:cluster';
 import type { LevelWithSilent } from 'pino';
+import type { ServerView } from '../admin/control.js';
 import type { Config } from '../config/load.js';
+import type { Upstream } from '../control/selection/upstream.js';
 import type { ControlPlane, Engine } from '../engines/engine.js';
 import { Metrics } from '../control/metrics.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -50,17 +52,16 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
     };
     process.on('message', first);
   });
-  let plane: FollowerPlane;
-  // Metrics count here what happens here (requests, durations, upstream errors, retries); the primary merges them.
-  let metrics: Metrics | undefined;
+  // The closures below run only once `follower` exists.
   const reporter = new Reporter(
     (batch) => send({ t: 'report', batch }),
-    () => plane.inflight(),
+    () => follower.inflight(),
   );
   let engine: Engine | undefined;
-  metrics = init.metrics ? new Metrics(() => plane.servers.map((u) => viewOf(u))) : undefined;
-  plane = new FollowerPlane(init.config, { reporter, workers: init.workers, metrics, onLeft: (u) => engine?.serverLeft(u) });
-  plane.setMembers(init.members);
+  // Metrics count here what happens here (requests, durations, upstream errors, retries); the primary merges them.
+  const metrics = init.metrics ? new Metrics(() => follower.servers.map(viewOf)) : undefined;
+  const follower = new FollowerPlane(init.config, { reporter, workers: init.workers, metrics, onLeft: (u) => engine?.serverLeft(u) });
+  follower.setMembers(init.members);
   // The primary says why (it exits, or logs and restarts this worker); this worker just goes.
   const fail = (e: unknown, exitCode: number): void => {
     const message = e instanceof Error ? e.message : String(e);
@@ -69,7 +70,7 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
     setTimeout(() => process.exit(exitCode), 1000).unref();
   };
   try {
-    engine = makeEngine(plane, log);
+    engine = makeEngine(follower, log);
   } catch (e) {
     fail(e, EXIT_BAD_INPUT);
     return;
@@ -90,17 +91,17 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
       await served.close(graceMs);
       reporter.stop();
       reporter.flush();
-      plane.stop();
+      follower.stop();
       const last = metrics === undefined ? undefined : await metrics.registry.getMetricsAsJSON();
       const bye = (): void => process.exit(0);
       if (last === undefined) send({ t: 'report', batch: { servers: {}, inflight: {} } }, bye);
       else send({ t: 'metrics', id: -1, metrics: last }, bye);
     })();
   };
-  process.on('SIGINT', () => stop(plane.config.timeouts.shutdownMs));
-  process.on('SIGTERM', () => stop(plane.config.timeouts.shutdownMs));
+  process.on('SIGINT', () => stop(follower.config.timeouts.shutdownMs));
+  process.on('SIGTERM', () => stop(follower.config.timeouts.shutdownMs));
   // The primary went away (killed): finish what is in flight and go, rather than serve unsupervised.
-  process.on('disconnect', () => stop(plane.config.timeouts.shutdownMs));
+  process.on('disconnect', () => stop(follower.config.timeouts.shutdownMs));
   process.on('message', (m: unknown) => {
     if (!isToWorker(m)) return;
     switch (m.t) {
@@ -108,10 +109,10 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
         apply(m.config);
         break;
       case 'members':
-        plane.setMembers(m.members);
+        follower.setMembers(m.members);
         break;
       case 'state':
-        plane.setState(m.state);
+        follower.setState(m.state);
         break;
       case 'metrics':
         if (metrics !== undefined) void metrics.registry.getMetricsAsJSON().then((json) => send({ t: 'metrics', id: m.id, metrics: json }));
@@ -129,13 +130,13 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
   });
 
   function apply(config: Config): void {
-    plane.setConfig(config);
+    follower.setConfig(config);
     const { kept } = served.apply(config);
     send({ t: 'applied', kept });
   }
 }
 
 // What the in-flight gauge of this worker's metrics reads (the only gauge the primary takes from workers).
-function viewOf(u: { name: string; inflight: number; weight: number; backup: boolean; addr: string }): import('../admin/control.js').ServerView {
+function viewOf(u: Upstream): ServerView {
   return { name: u.name, addr: u.addr, state: 'up', healthy: true, reason: undefined, since: '', weight: u.weight, effectiveWeight: u.weight, inflight: u.inflight, requests: 0, failures: 0, backup: u.backup, source: '' };
 }
