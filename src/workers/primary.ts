@@ -193,11 +193,11 @@ export class WorkerPool implements Engine, RemoteWorkers {
     return n;
   }
 
-  /** The servers changed: the workers hear of it once this turn of the event loop is over (changes coalesce). */
+  /** The servers changed: the workers hear of it as soon as the code that changed them is done (changes made together go together). */
   changed(): void {
     if (this.changePending) return;
     this.changePending = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.changePending = false;
       this.broadcastMembers();
     });

@@ -81,8 +81,8 @@ export interface WorkerView {
 }
 
 /** GET /api/servers. */
-export async function servers(bp: BalancerProcess): Promise<{ servers: { name: string; state: string; inflight: number; requests: number }[]; workers: WorkerView[] }> {
-  const r = await fetch(`${await adminUrl(bp)}/api/servers`);
+export async function servers(bp: BalancerProcess, token?: string): Promise<{ servers: { name: string; state: string; inflight: number; requests: number }[]; workers: WorkerView[] }> {
+  const r = await fetch(`${await adminUrl(bp)}/api/servers`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
   return (await r.json()) as { servers: { name: string; state: string; inflight: number; requests: number }[]; workers: WorkerView[] };
 }
 

@@ -3,20 +3,20 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { startBalancer } from '../helpers/cluster.js';
+import { adminUrl, startBalancer } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 import { backend, many, servers } from './support.js';
 
 // Requests each worker reported so far, by slot.
-async function perWorker(bp: Parameters<typeof servers>[0]): Promise<number[]> {
-  return (await servers(bp)).workers.map((w) => w.requests);
+async function perWorker(bp: Parameters<typeof servers>[0], token?: string): Promise<number[]> {
+  return (await servers(bp, token)).workers.map((w) => w.requests);
 }
 
 // Waits until the workers' reports add up to `n`; returns each worker's share of the requests since `before`.
-async function shares(bp: Parameters<typeof servers>[0], before: number[], n: number): Promise<number[]> {
+async function shares(bp: Parameters<typeof servers>[0], before: number[], n: number, token?: string): Promise<number[]> {
   const sum = before.reduce((x, y) => x + y, 0) + n;
-  await waitFor(async () => (await perWorker(bp)).reduce((x, y) => x + y, 0) === sum, `reports of ${n} more requests`);
-  return (await perWorker(bp)).map((r, i) => r - (before[i] ?? 0));
+  await waitFor(async () => (await perWorker(bp, token)).reduce((x, y) => x + y, 0) === sum, `reports of ${n} more requests`);
+  return (await perWorker(bp, token)).map((r, i) => r - (before[i] ?? 0));
 }
 
 test('a server health checks (in the primary) take down gets no traffic from any worker, and gets it back when it recovers', async () => {
@@ -43,6 +43,33 @@ test('a server health checks (in the primary) take down gets no traffic from any
     await waitFor(async () => (await servers(bp)).servers.find((x) => x.name === 'b')?.state === 'up', 'b to be up again');
     const back = await many(bp.url, 40);
     assert.ok(back.some((r) => r.server === 'b'), 'b takes traffic again');
+  } finally {
+    await bp.stop();
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('an operator drain (admin API, in the primary) reaches every worker; enable brings the server back', async () => {
+  const [a, b] = await Promise.all([backend('a'), backend('b')]);
+  const bp = await startBalancer({
+    workers: 2,
+    healthCheck: { path: '/health', slowStart: 0 },
+    admin: { addr: '127.0.0.1:0', token: 'sesame' },
+    servers: [{ addr: a.url, name: 'a' }, { addr: b.url, name: 'b' }],
+  });
+  const act = async (what: string): Promise<number> =>
+    (await fetch(`${await adminUrl(bp)}/api/servers/b/${what}`, { method: 'POST', headers: { authorization: 'Bearer sesame' } })).status;
+  try {
+    assert.equal(await act('drain'), 200);
+    const before = await perWorker(bp, 'sesame');
+    const servedBefore = b.served;
+    const replies = await many(bp.url, 40);
+    assert.ok(replies.every((r) => r.server === 'a'), 'no worker sends new requests to the drained server');
+    assert.equal(b.served, servedBefore);
+    const s = await shares(bp, before, 40, 'sesame');
+    assert.ok(s.every((n) => n > 0), `both workers served while b was drained (${s.join(', ')})`);
+    assert.equal(await act('enable'), 200);
+    await waitFor(async () => (await many(bp.url, 8)).some((r) => r.server === 'b'), 'b to take requests again');
   } finally {
     await bp.stop();
     await Promise.all([a.close(), b.close()]);
