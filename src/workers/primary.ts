@@ -133,6 +133,9 @@ export class WorkerPool implements Engine, RemoteWorkers {
       s.config = config;
       this.send(s, { t: 'config', config: this.workerConfig(config) });
     }
+    // After the config, the whole server list (a snapshot, whatever changed).
+    this.sent = [];
+    this.changed();
     return { kept: [...primary] };
   }
 
