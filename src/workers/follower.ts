@@ -185,11 +185,6 @@ export class FollowerPlane implements ControlPlane {
     return out;
   }
 
-  /** The server `key` names here, if any (tests). */
-  upstream(key: string): Upstream | undefined {
-    return this.byKey.get(key)?.upstream;
-  }
-
   /** Stops slow-start ramps. */
   stop(): void {
     this.states.stop();
