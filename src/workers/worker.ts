@@ -62,33 +62,13 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
   const metrics = init.metrics ? new Metrics(() => follower.servers.map(viewOf)) : undefined;
   const follower = new FollowerPlane(init.config, { reporter, workers: init.workers, metrics, onLeft: (u) => engine?.serverLeft(u) });
   follower.setMembers(init.members);
-  // The primary says why (it exits, or logs and restarts this worker); this worker just goes.
-  const fail = (e: unknown, exitCode: number): void => {
-    const message = e instanceof Error ? e.message : String(e);
-    send({ t: 'failed', message, exitCode }, () => process.exit(exitCode));
-    // Exit even when the message cannot be sent.
-    setTimeout(() => process.exit(exitCode), 1000).unref();
-  };
-  try {
-    engine = makeEngine(follower, log);
-  } catch (e) {
-    fail(e, EXIT_BAD_INPUT);
-    return;
-  }
-  const served = engine;
-  let address;
-  try {
-    address = await served.listen();
-  } catch (e) {
-    fail(e, 1);
-    return;
-  }
-  send({ t: 'listening', address, url: served.url() });
-
+  let listening = false;
   let stopping: Promise<void> | undefined;
+  // Graceful stop: stop accepting, finish in-flight requests, send the last report and metrics, exit.
   const stop = (graceMs: number): void => {
     stopping ??= (async () => {
-      await served.close(graceMs);
+      // Stopped before it listened: nothing is in flight.
+      if (engine !== undefined && listening) await engine.close(graceMs);
       reporter.stop();
       reporter.flush();
       follower.stop();
@@ -98,6 +78,7 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
       else send({ t: 'metrics', id: -1, metrics: last }, bye);
     })();
   };
+  // Handlers first: whatever the primary sends from now on (a stop while this worker starts) is heard.
   process.on('SIGINT', () => stop(follower.config.timeouts.shutdownMs));
   process.on('SIGTERM', () => stop(follower.config.timeouts.shutdownMs));
   // The primary went away (killed): finish what is in flight and go, rather than serve unsupervised.
@@ -118,7 +99,7 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
         if (metrics !== undefined) void metrics.registry.getMetricsAsJSON().then((json) => send({ t: 'metrics', id: m.id, metrics: json }));
         break;
       case 'reopen':
-        if (canReopen(served)) void served.reopenAccessLog().then((r) => send({ t: 'reopened', ...r }));
+        if (engine !== undefined && canReopen(engine)) void engine.reopenAccessLog().then((r) => send({ t: 'reopened', ...r }));
         else send({ t: 'reopened', ok: true, message: 'no access log to reopen' });
         break;
       case 'stop':
@@ -129,9 +110,33 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
     }
   });
 
+  // The primary says why (it exits, or logs and restarts this worker); this worker just goes.
+  const fail = (e: unknown, exitCode: number): void => {
+    const message = e instanceof Error ? e.message : String(e);
+    send({ t: 'failed', message, exitCode }, () => process.exit(exitCode));
+    // Exit even when the message cannot be sent.
+    setTimeout(() => process.exit(exitCode), 1000).unref();
+  };
+  try {
+    engine = makeEngine(follower, log);
+  } catch (e) {
+    fail(e, EXIT_BAD_INPUT);
+    return;
+  }
+  let address;
+  try {
+    address = await engine.listen();
+  } catch (e) {
+    fail(e, 1);
+    return;
+  }
+  if (stopping !== undefined) return;
+  listening = true;
+  send({ t: 'listening', address, url: engine.url() });
+
   function apply(config: Config): void {
     follower.setConfig(config);
-    const { kept } = served.apply(config);
+    const kept = engine?.apply(config).kept ?? [];
     send({ t: 'applied', kept });
   }
 }
