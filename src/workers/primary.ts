@@ -263,6 +263,8 @@ export class WorkerPool implements Engine, RemoteWorkers {
     s.inflight = {};
     return new Promise<void>((resolve) => {
       worker.once('online', () => {
+        // Stopping already: a worker that has not started has nothing to finish.
+        if (this.stopping !== undefined) return void worker.process.kill('SIGTERM');
         s.config = this.plane.config;
         this.send(s, { t: 'init', config: this.workerConfig(s.config), members: this.plane.members(), workers: this.count, metrics: this.plane.metrics !== undefined });
       });

@@ -46,6 +46,8 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
   for (const s of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(s, () => undefined);
   const init = await new Promise<Extract<ToWorker, { t: 'init' }>>((resolve) => {
     const first = (m: unknown): void => {
+      // Told to stop before it started: nothing to finish.
+      if (isToWorker(m) && m.t === 'stop') process.exit(0);
       if (!isToWorker(m) || m.t !== 'init') return;
       process.off('message', first);
       resolve(m);
