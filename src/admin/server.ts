@@ -43,6 +43,8 @@ export interface AdminServerOptions {
   readonly metrics?: { readonly contentType: string; metrics(): Promise<string> } | undefined;
   /** Served at GET /api/certificates (the TLS listener's certificates); absent: 404. */
   readonly certificates?: (() => readonly CertificateInfo[]) | undefined;
+  /** The worker processes (`"workers"` > 1), shown by GET /api/servers; absent with one process. */
+  readonly workers?: (() => readonly unknown[]) | undefined;
 }
 
 /** A running admin listener. */
@@ -151,7 +153,7 @@ function decodeName(segment: string): string {
 }
 
 /** Routes one request that passed the guard (or needs none). */
-async function route(req: IncomingMessage, res: ServerResponse, path: string, control: AdminControl, streams?: EventStreams, certificates?: () => readonly CertificateInfo[]): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, path: string, control: AdminControl, streams?: EventStreams, certificates?: () => readonly CertificateInfo[], workers?: () => readonly unknown[]): Promise<void> {
   const method = req.method ?? 'GET';
   const read = method === 'GET' || method === 'HEAD';
 
@@ -170,7 +172,7 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, co
 
   if (path === '/api/servers') {
     if (!read) throw methodNotAllowed(method, 'GET, HEAD');
-    send(res, 200, { servers: control.servers(), sources: control.sources() });
+    send(res, 200, { servers: control.servers(), sources: control.sources(), ...(workers !== undefined ? { workers: workers() } : {}) });
     return;
   }
   if (path === '/api/config') {
@@ -299,7 +301,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         res.setHeader('connection', 'close');
         return refuse(req, res, refusal, path, remote);
       }
-      route(req, res, path, control, streams, opts.certificates).catch((e: unknown) => {
+      route(req, res, path, control, streams, opts.certificates, opts.workers).catch((e: unknown) => {
         if (res.headersSent) {
           res.destroy();
           return;

@@ -20,6 +20,10 @@ import { RELOAD_SIGNAL } from './reload.js';
 import { testServersFor } from './test-servers.js';
 import { redirectLimits, startRedirectListener, type RedirectListener } from '../tls/redirect-listener.js';
 import { redirectNeedsRestart } from '../config/redirect-http.js';
+import type { ControlPlane, Engine } from '../engines/engine.js';
+import type { Logger } from '../util/logger.js';
+import { runWorker } from '../workers/worker.js';
+import { isWorkerProcess, keepWorkerCount, logWorkers, workerPool } from '../workers/start.js';
 
 /** Options of `balancer start` (the default command). */
 export interface StartOptions {
@@ -88,8 +92,13 @@ function loadStartConfig(opts: StartOptions): Config {
   }
 }
 
+/** The engine serving clients (in this process, or in each worker). */
+const makeEngine = (plane: ControlPlane, log: Logger): ProxyEngine => createEngine(plane, log);
+
 /** Runs until SIGINT/SIGTERM (or SIGHUP in a terminal), then stops gracefully and exits 0. */
 export async function startCommand(opts: StartOptions): Promise<void> {
+  // A worker (`"workers"` > 1) gets its config and servers from the primary (src/workers/).
+  if (isWorkerProcess()) return runWorker(opts.logLevel, makeEngine);
   const config = loadStartConfig(opts);
   const log = createLogger(opts.logLevel);
   for (const w of configWarnings(config)) log.warn({ warning: w }, w);
@@ -101,13 +110,15 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   // Prometheus metrics are kept only when the admin listener (which serves /metrics) runs.
   const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL, sources: dnsSources, metrics: config.admin !== undefined });
   let balancer: ProxyEngine;
+  const pool = workerPool(config, cluster, log);
   try {
-    balancer = createEngine(cluster, log);
+    balancer = pool ?? makeEngine(cluster, log);
   } catch (e) {
     await Promise.all(testServers.map((t) => t.close()));
     fail(e); // an access log path that cannot be opened: a config error, exit 2
   }
   cluster.attach(balancer);
+  keepWorkerCount(cluster, config);
   let bound: AddressInfo;
   try {
     bound = await balancer.listen();
@@ -121,7 +132,8 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     try {
       const tls = balancer.tls;
       if (tls !== undefined && cluster.metrics !== undefined) registerTlsMetrics(cluster.metrics.registry, tls);
-      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log, events: cluster, metrics: cluster.metrics, certificates: tls && (() => tls.list()) });
+      const metrics = pool !== undefined && cluster.metrics !== undefined ? pool.metricsSource(cluster.metrics) : cluster.metrics;
+      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log, events: cluster, metrics, certificates: tls && (() => tls.list()), workers: pool && (() => pool.views()) });
     } catch (e) {
       await balancer.close(0);
       await cluster.stop(0);
@@ -176,6 +188,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
       ? ''
       : `; reload the config with ${attached ? '' : 'SIGHUP, '}kill -USR2 ${process.pid}${opts.pidFile !== undefined ? ` or balancer reload --pid-file ${opts.pidFile}` : ''}`;
   if (balancer.tls !== undefined) log.info({ certificates: balancer.tls.list().map((c) => ({ names: c.names, notAfter: c.notAfter, source: c.source })) }, balancer.tls.describe());
+  if (pool !== undefined) logWorkers(pool, log);
   log.info({ pid: process.pid, attached }, `pid ${process.pid}: ${attached ? 'Ctrl-C or closing the terminal stops' : 'SIGTERM stops'}${reloadHow}`);
   if (testServers.length > 0) log.info(`try: curl ${balancer.url()}/   (run it a few times: each answer names its server)`);
 

@@ -20,6 +20,7 @@ import { resolveEngine, type EngineName } from './engine.js';
 import { CertificateError, resolveTls, tlsSchema, type TlsSettings } from './tls.js';
 import { resolveUpstreamTls, upstreamTlsSchema, upstreamTlsWarning, type UpstreamTls } from './upstream-tls.js';
 import { resolveRedirectHttp, type RedirectHttpConfig } from './redirect-http.js';
+import { resolveWorkers } from './workers.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -76,6 +77,8 @@ export interface Config {
   readonly upstreamTls?: UpstreamTls;
   /** The plain-HTTP listener that redirects to HTTPS; undefined when off. */
   readonly redirectHttp?: RedirectHttpConfig;
+  /** Worker processes serving clients (1: this process serves them itself). */
+  readonly workers?: number;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -211,6 +214,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     tls: resolveTlsOrThrow(file.tls, path),
     upstreamTls,
     redirectHttp: resolveRedirectHttp(file.redirectHttp),
+    workers: resolveWorkers(file.workers),
   };
 }
 

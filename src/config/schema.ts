@@ -15,6 +15,7 @@ import { engineField } from './engine.js';
 import { tlsSchema } from './tls.js';
 import { upstreamTlsSchema } from './upstream-tls.js';
 import { redirectHttpSchema } from './redirect-http.js';
+import { workersSchema } from './workers.js';
 import { isHttpUrl, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
@@ -143,6 +144,7 @@ export const configSchema = z
     accessLog: accessLogSchema,
     upstreamTls: upstreamTlsSchema,
     redirectHttp: redirectHttpSchema,
+    workers: workersSchema,
     servers: z
       .array(z.union([serverSchema, dnsServerSchema, srvServerSchema]))
       .min(1, { message: 'is empty (at least one server is required)' })
