@@ -10,6 +10,8 @@ import type { UpstreamSource } from '../control/sources/source.js';
 import { watchConfigFile } from '../control/watch.js';
 import { DEFAULT_CLOSE_DEADLINE_MS } from '../control/notify/notifier.js';
 import { NodeEngine } from '../engines/node/node-engine.js';
+import { TcpEngine } from '../engines/tcp/tcp-engine.js';
+import { loadKeepingMode } from '../engines/tcp/mode.js';
 import { countOf } from '../util/log-throttle.js';
 import { createLogger } from '../util/logger.js';
 import { EXIT_BAD_INPUT, fail, usageError } from './exit.js';
@@ -96,10 +98,10 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   const dnsSources = (c: Config, previous: readonly UpstreamSource[]) =>
     sourcesFromConfig(c, { log, previous: previous.filter((p): p is DnsSource => p instanceof DnsSource) });
   // Prometheus metrics are kept only when the admin listener (which serves /metrics) runs.
-  const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL, sources: dnsSources, metrics: config.admin !== undefined });
-  let balancer: NodeEngine;
+  const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL, sources: dnsSources, metrics: config.admin !== undefined, load: loadKeepingMode(config) });
+  let balancer: NodeEngine | TcpEngine;
   try {
-    balancer = new NodeEngine(cluster, log);
+    balancer = config.tcp !== undefined ? new TcpEngine(cluster, log) : new NodeEngine(cluster, log);
   } catch (e) {
     await Promise.all(testServers.map((t) => t.close()));
     fail(e); // an access log path that cannot be opened: a config error, exit 2

@@ -16,6 +16,8 @@ import { adminSchema, resolveAdmin, type AdminConfig } from './admin.js';
 import { accessLogSchema, resolveAccessLog, type AccessLogConfig } from './access-log.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { rateObject, resolveLimits, type Limits } from './limits.js';
+import { resolveTcp, serverAddrFor, type TcpSettings } from './tcp.js';
+import { schemaFor, tcpWarnings } from './tcp-schema.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -64,6 +66,8 @@ export interface Config {
   readonly admin: AdminConfig | undefined;
   /** The access log; undefined (or absent) when off. */
   readonly accessLog?: AccessLogConfig;
+  /** "mode": "tcp" settings (src/config/tcp.ts); absent in http mode. */
+  readonly tcp?: TcpSettings;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -124,7 +128,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
 export function validateConfig(raw: unknown, label: string, env: Env = process.env): ConfigFile {
   const sub = substituteEnv(raw, env);
   if (sub.problems.length > 0) throw new ConfigError('E_CONFIG_INVALID', sub.problems.map((p) => `${label}: ${p}`));
-  const r = configSchema.safeParse(sub.value, { reportInput: true });
+  const r = schemaFor(sub.value).safeParse(sub.value, { reportInput: true });
   if (r.success) return r.data;
   const problems = r.error.issues
     .flatMap((i) =>
@@ -169,7 +173,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     },
     limits: resolveLimits(file.limits),
     servers: file.servers.map((sv) => ({
-      addr: sv.addr,
+      addr: serverAddrFor(file.mode, sv.addr),
       name: sv.name,
       weight: sv.weight ?? sv.weigth ?? 1,
       backup: sv.backup ?? false,
@@ -184,6 +188,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     notifications: resolveNotifications(file.notifications),
     admin: resolveAdmin(file.admin),
     accessLog: resolveAccessLog(file.accessLog),
+    ...(file.mode === 'tcp' ? { tcp: resolveTcp(file) } : {}),
   };
 }
 
@@ -201,6 +206,7 @@ export function configWarnings(config: Config): string[] {
     );
   }
   warnings.push(...discoveryWarnings(config.file, config.dnsServers));
+  warnings.push(...tcpWarnings(config));
   return warnings;
 }
 
