@@ -4,6 +4,7 @@ import type { ControlPlane } from '../engine.js';
 import { localResourceCode } from '../node/local-errors.js';
 import type { ProxyProtocolVersion } from '../../config/tcp.js';
 import { proxyHeader } from './proxy-protocol.js';
+import { relay, serverReadOptions, type ReadTarget } from './relay.js';
 
 /** What a tunnel needs from its engine. */
 export interface TunnelHost {
@@ -43,6 +44,8 @@ export class Tunnel {
   private idle = false;
   private cutByUs = false;
   private finished = false;
+  // Where the server's reads go: nowhere until connected.
+  private target: ReadTarget = { onServerData: () => true };
 
   /** Takes over `client` (accepted paused: nothing is read until a server is connected). */
   constructor(
@@ -86,7 +89,7 @@ export class Tunnel {
     this.upstreamClosed = false;
     this.attemptStartedAt = performance.now();
     const hostname = u.url.hostname.startsWith('[') ? u.url.hostname.slice(1, -1) : u.url.hostname;
-    const s = connect({ host: hostname, port: Number(u.url.port), allowHalfOpen: true, noDelay: true });
+    const s = connect({ host: hostname, port: Number(u.url.port), allowHalfOpen: true, noDelay: true, ...serverReadOptions({ onServerData: (chunk) => this.target.onServerData(chunk) }) });
     this.upstream = s;
     this.connectTimer = setTimeout(() => s.destroy(Object.assign(new Error(CONNECT_TIMEOUT), { code: CONNECT_TIMEOUT })), this.host.connectMs());
     s.once('connect', () => this.onConnect(u, s));
@@ -121,9 +124,7 @@ export class Tunnel {
       this.client.destroy();
       s.destroy();
     });
-    // pipe: backpressure both ways, and each side's end (FIN) ends the other's writable side.
-    this.client.pipe(s);
-    s.pipe(this.client);
+    this.target = relay(this.client, s);
   }
 
   private onConnectError(u: Upstream, s: Socket, err: NodeJS.ErrnoException): void {
