@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
 import { test } from 'node:test';
-import { startBalancer } from '../../helpers/cluster.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { startBalancer, writeConfig } from '../../helpers/cluster.js';
+import { freePort } from '../../helpers/ports.js';
+import { waitFor } from '../../helpers/wait.js';
 import { ipv6Bytes, proxyV1, proxyV2 } from '../../../src/engines/tcp/proxy-protocol.js';
 import { echoBackend, tcpClient } from './tcp-helpers.js';
 
@@ -148,5 +151,47 @@ test('IPv6 clients: TCP6 headers with the client\'s IPv6 address (v1 and v2)', {
   } finally {
     await bp.stop();
     await Promise.all([v1, v2].map((b) => b.close()));
+  }
+});
+
+const haproxy = spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).status === 0;
+
+test('a real peer: HAProxy with accept-proxy (v1 and v2) sees the client\'s address and port', { skip: haproxy ? false : 'haproxy not installed' }, async () => {
+  const [p1, p2] = [await freePort(), await freePort()];
+  const cfg = writeConfig(
+    [
+      'global',
+      '  maxconn 100',
+      'defaults',
+      '  mode http',
+      '  timeout connect 5s',
+      '  timeout client 10s',
+      '  timeout server 10s',
+      ...[p1, p2].flatMap((p) => [
+        `frontend f${p}`,
+        `  bind 127.0.0.1:${p} accept-proxy`,
+        '  http-request return status 200 content-type text/plain lf-string "src=%[src]:%[src_port] dst=%[dst]:%[dst_port]"',
+      ]),
+      '',
+    ].join('\n'),
+    'haproxy.cfg',
+  );
+  const hap = spawn('haproxy', ['-f', cfg, '-db'], { stdio: 'ignore' });
+  const bp = await startBalancer({ mode: 'tcp', healthCheck: { enabled: false }, servers: [{ addr: `127.0.0.1:${p1}`, proxyProtocol: 'v1' }, { addr: `127.0.0.1:${p2}`, proxyProtocol: 'v2' }] });
+  try {
+    const balancerPort = Number(new URL(bp.url).port);
+    // HAProxy listens once its ports accept.
+    await waitFor(async () => (await Promise.all([p1, p2].map((p) => tcpClient(`tcp://127.0.0.1:${p}`).then((c) => (c.socket.destroy(), true), () => false)))).every(Boolean), 'haproxy listening');
+    for (let i = 0; i < 2; i++) {
+      const c = await tcpClient(bp.url);
+      const localPort = c.socket.localPort;
+      c.socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      await c.closed;
+      assert.match(c.text(), /^HTTP\/1\.1 200/, c.text());
+      assert.ok(c.text().endsWith(`src=127.0.0.1:${localPort} dst=127.0.0.1:${balancerPort}`), c.text());
+    }
+  } finally {
+    await bp.stop();
+    hap.kill();
   }
 });
