@@ -151,7 +151,8 @@ export async function startCommand(opts: StartOptions): Promise<void> {
       ? ''
       : `; reload the config with ${attached ? '' : 'SIGHUP, '}kill -USR2 ${process.pid}${opts.pidFile !== undefined ? ` or balancer reload --pid-file ${opts.pidFile}` : ''}`;
   log.info({ pid: process.pid, attached }, `pid ${process.pid}: ${attached ? 'Ctrl-C or closing the terminal stops' : 'SIGTERM stops'}${reloadHow}`);
-  if (testServers.length > 0) log.info(`try: curl ${balancer.url()}/   (run it a few times: each answer names its server)`);
+  // In tcp mode the test servers still speak HTTP, through the relay.
+  if (testServers.length > 0) log.info(`try: curl ${balancer.url().replace(/^tcp:/, 'http:')}/   (run it a few times: each answer names its server)`);
 
   let stopping = false;
   const stop = (why: string): void => {

@@ -53,7 +53,7 @@ export class Tunnel {
     readonly client: Socket,
     private readonly clientAddress: string,
   ) {
-    client.setNoDelay(true);
+    // No Nagle on the client side: the listener sets it (noDelay) on every accepted socket.
     client.on('error', () => this.upstream?.destroy());
     client.once('close', () => {
       this.clientClosed = true;

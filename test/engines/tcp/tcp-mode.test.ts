@@ -252,3 +252,17 @@ test('health: a TCP connect check by default; the HTTP check when configured (he
     await new Promise<void>((resolve) => sick.close(() => resolve()));
   }
 });
+
+test('--with-test-servers in tcp mode: the HTTP test servers are reached through the relay', async () => {
+  const [p1, p2] = [await freePort(), await freePort()];
+  const bp = await startBalancer({ mode: 'tcp', servers: [{ addr: `127.0.0.1:${p1}` }, { addr: `tcp://127.0.0.1:${p2}` }] }, ['--with-test-servers']);
+  try {
+    const http = bp.url.replace(/^tcp:/, 'http:');
+    await waitFor(() => bp.logs.some((l) => l.msg === `try: curl ${http}/   (run it a few times: each answer names its server)`), 'the try line with an http:// URL');
+    const names = [];
+    for (let i = 0; i < 4; i++) names.push((await get(`${http}/`, { headers: { connection: 'close' } })).body.split(' ')[0]);
+    assert.deepEqual(names.sort(), ['server-1', 'server-1', 'server-2', 'server-2']);
+  } finally {
+    await bp.stop();
+  }
+});
