@@ -266,3 +266,58 @@ test('--with-test-servers in tcp mode: the HTTP test servers are reached through
     await bp.stop();
   }
 });
+
+// Writes 1 MiB chunks to `s` until a write is not drained within `stallMs` (or `maxBytes`); resolves with the bytes written.
+async function floodUntilStalled(s: import('node:net').Socket, maxBytes: number, stallMs = 1500): Promise<number> {
+  const chunk = Buffer.alloc(1 << 20, 'z');
+  let written = 0;
+  while (written < maxBytes) {
+    written += chunk.length;
+    if (s.write(chunk)) continue;
+    const drained = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), stallMs);
+      s.once('drain', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    if (!drained) break;
+  }
+  return written;
+}
+
+test('backpressure both ways: a side that does not read stalls the other, the balancer buffers nothing much', async () => {
+  const { createServer } = await import('node:net');
+  const MAX = 256 << 20;
+  const serverSides: import('node:net').Socket[] = [];
+  // A server that never reads (upload case) and floods (download case).
+  const srv = createServer((s) => {
+    s.on('error', () => undefined);
+    s.pause();
+    serverSides.push(s);
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+  const port = (srv.address() as { port: number }).port;
+  // A paused side notices its peer's close only by timeouts.idle: short here.
+  const bp = await startBalancer({ mode: 'tcp', healthCheck: { enabled: false }, timeouts: { idle: 3, shutdown: 1 }, servers: [{ addr: `127.0.0.1:${port}` }] });
+  try {
+    const rss0 = bp.rss();
+    const up = await tcpClient(bp.url);
+    const uploaded = await floodUntilStalled(up.socket, MAX);
+    assert.ok(uploaded < 64 << 20, `the upload stalled after ${uploaded >> 20} MiB (kernel buffers), not after the balancer took it all`);
+    up.socket.destroy();
+    const down = await tcpClient(bp.url);
+    down.socket.pause(); // the client does not read
+    await waitFor(() => serverSides.length === 2, 'the second server connection');
+    const s = serverSides[1] as import('node:net').Socket;
+    const downloaded = await floodUntilStalled(s, MAX);
+    assert.ok(downloaded < 64 << 20, `the download stalled after ${downloaded >> 20} MiB`);
+    assert.ok(bp.rss() - rss0 < 50 << 20, `balancer memory grew by ${(bp.rss() - rss0) >> 20} MiB`);
+    down.socket.destroy();
+  } finally {
+    await bp.stop();
+    // Paused sockets never see the FIN: close them ourselves.
+    for (const x of serverSides) x.destroy();
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+  }
+});
