@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { adminUrl, get, startBalancer } from '../../helpers/cluster.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
-import { echoBackend, greeting, tcpClient, type EchoBackend } from './tcp-helpers.js';
+import { echoBackend, tcpClient } from './tcp-helpers.js';
 
 const TOKEN = 'tcp-test-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -21,10 +21,6 @@ interface View {
 async function servers(admin: string): Promise<View[]> {
   const r = await get(`${admin}/api/servers`, { headers: auth });
   return (JSON.parse(r.body) as { servers: View[] }).servers;
-}
-
-async function closeAll(bs: readonly EchoBackend[]): Promise<void> {
-  await Promise.all(bs.map((b) => b.close()));
 }
 
 test('idle timeout: a silent connection is closed on both sides; limits.maxConnections holds', async () => {
