@@ -11,6 +11,7 @@ import { watchConfigFile } from '../control/watch.js';
 import { DEFAULT_CLOSE_DEADLINE_MS } from '../control/notify/notifier.js';
 import { createEngine, type ProxyEngine } from '../engines/create.js';
 import { registerTlsMetrics } from '../tls/metrics.js';
+import { loadKeepingMode } from '../engines/tcp/mode.js';
 import { countOf } from '../util/log-throttle.js';
 import { createLogger } from '../util/logger.js';
 import { EXIT_BAD_INPUT, fail, usageError } from './exit.js';
@@ -108,7 +109,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   const dnsSources = (c: Config, previous: readonly UpstreamSource[]) =>
     sourcesFromConfig(c, { log, previous: previous.filter((p): p is DnsSource => p instanceof DnsSource) });
   // Prometheus metrics are kept only when the admin listener (which serves /metrics) runs.
-  const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL, sources: dnsSources, metrics: config.admin !== undefined });
+  const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL, sources: dnsSources, metrics: config.admin !== undefined, load: loadKeepingMode(config) });
   let balancer: ProxyEngine;
   const pool = workerPool(config, cluster, log);
   try {
@@ -190,7 +191,8 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   if (balancer.tls !== undefined) log.info({ certificates: balancer.tls.list().map((c) => ({ names: c.names, notAfter: c.notAfter, source: c.source })) }, balancer.tls.describe());
   if (pool !== undefined) logWorkers(pool, log);
   log.info({ pid: process.pid, attached }, `pid ${process.pid}: ${attached ? 'Ctrl-C or closing the terminal stops' : 'SIGTERM stops'}${reloadHow}`);
-  if (testServers.length > 0) log.info(`try: curl ${balancer.url()}/   (run it a few times: each answer names its server)`);
+  // In tcp mode the test servers still speak HTTP, through the relay.
+  if (testServers.length > 0) log.info(`try: curl ${balancer.url().replace(/^tcp:/, 'http:')}/   (run it a few times: each answer names its server)`);
 
   let stopping = false;
   const stop = (why: string): void => {

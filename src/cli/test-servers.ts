@@ -20,7 +20,8 @@ export async function testServersFor(config: Config, log: Logger): Promise<TestS
   const started: TestServer[] = [];
   for (const [i, s] of config.servers.entries()) {
     const u = new URL(s.addr);
-    if (!['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || u.protocol !== 'http:') continue;
+    // tcp mode relays to them as it would to any TCP server.
+    if (!['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || (u.protocol !== 'http:' && u.protocol !== 'tcp:')) continue;
     const port = Number(u.port || 80);
     try {
       const t = await startTestServer({ name: `server-${i + 1}`, port });

@@ -21,6 +21,8 @@ import { CertificateError, resolveTls, tlsSchema, type TlsSettings } from './tls
 import { resolveUpstreamTls, upstreamTlsSchema, upstreamTlsWarning, type UpstreamTls } from './upstream-tls.js';
 import { resolveRedirectHttp, type RedirectHttpConfig } from './redirect-http.js';
 import { resolveWorkers } from './workers.js';
+import { resolveTcp, serverAddrFor, type TcpSettings } from './tcp.js';
+import { schemaFor, tcpWarnings } from './tcp-schema.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -79,6 +81,8 @@ export interface Config {
   readonly redirectHttp?: RedirectHttpConfig;
   /** Worker processes serving clients (1: this process serves them itself). */
   readonly workers?: number;
+  /** "mode": "tcp" settings (src/config/tcp.ts); absent in http mode. */
+  readonly tcp?: TcpSettings;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -143,7 +147,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
 export function validateConfig(raw: unknown, label: string, env: Env = process.env): ConfigFile {
   const sub = substituteEnv(raw, env);
   if (sub.problems.length > 0) throw new ConfigError('E_CONFIG_INVALID', sub.problems.map((p) => `${label}: ${p}`));
-  const r = configSchema.safeParse(sub.value, { reportInput: true });
+  const r = schemaFor(sub.value).safeParse(sub.value, { reportInput: true });
   if (r.success) return r.data;
   const problems = r.error.issues
     .flatMap((i) =>
@@ -195,7 +199,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     },
     limits: resolveLimits(file.limits),
     servers: file.servers.map((sv) => ({
-      addr: sv.addr,
+      addr: serverAddrFor(file.mode, sv.addr),
       name: sv.name,
       weight: sv.weight ?? sv.weigth ?? 1,
       backup: sv.backup ?? false,
@@ -215,6 +219,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     upstreamTls,
     redirectHttp: resolveRedirectHttp(file.redirectHttp),
     workers: resolveWorkers(file.workers),
+    ...(file.mode === 'tcp' ? { tcp: resolveTcp(file) } : {}),
   };
 }
 
@@ -244,6 +249,7 @@ export function configWarnings(config: Config): string[] {
   warnings.push(...discoveryWarnings(config.file, config.dnsServers));
   const insecure = config.upstreamTls && upstreamTlsWarning(config.file, config.upstreamTls);
   if (insecure) warnings.push(insecure);
+  warnings.push(...tcpWarnings(config));
   return warnings;
 }
 

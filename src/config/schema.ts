@@ -17,6 +17,7 @@ import { upstreamTlsSchema } from './upstream-tls.js';
 import { redirectHttpSchema } from './redirect-http.js';
 import { workersSchema } from './workers.js';
 import { isHttpUrl, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
+import { modeField, proxyProtocolField, serverProxyProtocolField } from './tcp.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
 
@@ -32,11 +33,12 @@ export const serverSchema = z
         const why = checkServerAddress(s);
         if (why !== undefined) ctx.addIssue({ code: 'custom', input: s, message: why });
       })
-      .meta({ description: 'Backend base URL, e.g. "http://localhost:9000"; a path ("http://localhost:9000/app") prefixes every forwarded path' }),
+      .meta({ description: 'Backend base URL, e.g. "http://localhost:9000"; a path ("http://localhost:9000/app") prefixes every forwarded path. In "mode": "tcp": "tcp://host:port" or "host:port"' }),
     weight: weight.optional().meta({ description: 'Relative weight, positive, fractions allowed (default 1)' }),
     weigth: weight.optional().meta({ description: 'Original spelling of `weight`; accepted as the same field' }),
     name: z.string().min(1).optional().meta({ description: 'Name used in logs and notifications (default host:port)' }),
     backup: backupField,
+    proxyProtocol: serverProxyProtocolField,
   })
   .refine((s) => s.weight === undefined || s.weigth === undefined || s.weight === s.weigth, {
     message: 'has both "weight" and "weigth" with different values; keep one',
@@ -96,6 +98,8 @@ export const configSchema = z
   .strictObject({
     $schema: z.string().optional().meta({ description: 'JSON Schema for editors; ignored by the balancer' }),
     name: z.string().min(1).default('balancer').meta({ description: 'Name of this balancer in logs and notifications' }),
+    mode: modeField,
+    proxyProtocol: proxyProtocolField,
     addr: z
       .string()
       .superRefine((s, ctx) => {

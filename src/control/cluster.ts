@@ -1,7 +1,7 @@
 import type { AdminControl, ReloadOutcome, ServerAction, ServerView } from '../admin/control.js';
 import type { PickRequest, SelectorDeps } from './selection/selector.js';
 import { defaultDeps } from './selection/selector.js';
-import type { Upstream } from './selection/upstream.js';
+import { serverOrigin, type Upstream } from './selection/upstream.js';
 import type { AttemptOutcome, ControlPlane, EngineHooks } from '../engines/engine.js';
 import { ConfigError, configWarnings, loadConfig, type Config } from '../config/load.js';
 import { HealthChecker, type ProbeFn } from './health/checker.js';
@@ -184,7 +184,7 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
       if (failure !== undefined) {
         this.metrics?.upstreamError(u, failure.reason);
         this.reportFailure(u, failure.reason, failure.kind);
-      } else if (status !== 0) this.health.reportSuccess(u, status);
+      } else if (status !== 0 || outcome.connected === true) this.health.reportSuccess(u, status);
     }
     if (u.inflight === 0 && this.states.isLeaving(u)) this.forget(u);
   }
@@ -599,7 +599,7 @@ function notifierKey(c: Config): string {
 /** A server's identity: its normalised URL (origin plus path prefix). */
 function keyOf(addr: string): string {
   const u = new URL(addr);
-  return u.pathname === '/' ? u.origin : `${u.origin}${u.pathname}`;
+  return u.pathname === '/' || u.pathname === '' ? serverOrigin(u) : `${serverOrigin(u)}${u.pathname}`;
 }
 
 function safeKey(s: string): string {

@@ -3,6 +3,7 @@ import type { TlsTerminator } from '../tls/terminator.js';
 import type { ControlPlane, Engine } from './engine.js';
 import { FastEngine } from './fast/fast-engine.js';
 import { NodeEngine } from './node/node-engine.js';
+import { TcpEngine } from './tcp/tcp-engine.js';
 
 /** An engine as the CLI drives it: the Engine seam plus the access log's SIGUSR1 reopen. */
 export interface ProxyEngine extends Engine {
@@ -12,7 +13,8 @@ export interface ProxyEngine extends Engine {
   readonly tls?: TlsTerminator | undefined;
 }
 
-/** The engine the config names (`engine`: "node" by default, or "fast"), over `cluster`. */
+/** The engine the config names (`"mode": "tcp"`; else `engine`: "node" by default, or "fast"), over `cluster`. */
 export function createEngine(cluster: ControlPlane, log: Logger): ProxyEngine {
+  if (cluster.config.tcp !== undefined) return new TcpEngine(cluster, log);
   return cluster.config.engine === 'fast' ? new FastEngine(cluster, log) : new NodeEngine(cluster, log);
 }

@@ -20,6 +20,8 @@ export interface AttemptOutcome {
   };
   /** Response status (0 when none arrived). */
   readonly status: number;
+  /** L4 (tcp mode): the connection to the server was made and ended without failure: a success for passive health. */
+  readonly connected?: boolean;
 }
 
 /** What an engine uses of the control plane, and nothing else. */

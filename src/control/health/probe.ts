@@ -126,5 +126,7 @@ export function probeTcp(server: URL, opts: Pick<ProbeOptions, 'timeoutMs'>, sig
 
 /** One probe of the configured type. */
 export function probe(server: URL, opts: ProbeOptions, signal?: AbortSignal): Promise<ProbeResult> {
-  return opts.type === 'tcp' ? probeTcp(server, opts, signal) : probeHttp(server, opts, signal);
+  if (opts.type === 'tcp') return probeTcp(server, opts, signal);
+  // A TCP server (mode tcp) with an HTTP check: plain HTTP on its port.
+  return probeHttp(server.protocol === 'tcp:' ? new URL(`http://${server.host}`) : server, opts, signal);
 }

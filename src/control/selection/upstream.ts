@@ -54,7 +54,7 @@ export class Upstream {
   /** Creates an upstream; `addr` must be an http(s) URL (validated by the config loader). Pass `state` to keep write access. */
   constructor(addr: string, opts: UpstreamOptions = {}, state?: UpstreamState) {
     this.url = new URL(addr);
-    this.addr = this.url.origin;
+    this.addr = serverOrigin(this.url);
     this.#s = state ?? initialState(this.url, opts);
   }
 
@@ -91,6 +91,12 @@ export class Upstream {
   get effectiveWeight(): number {
     return this.#s.weight * this.#s.weightFactor;
   }
+}
+
+/** A server's origin: the URL's own, or "scheme://host:port" for schemes that have none ("tcp://host:port"). */
+export function serverOrigin(url: URL): string {
+  const o = url.origin;
+  return o !== 'null' ? o : `${url.protocol}//${url.host}`;
 }
 
 /** A new server and the state record that writes it: the record stays with the caller. */
