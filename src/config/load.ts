@@ -14,6 +14,7 @@ import { formatNotificationIssue, resolveNotifications, type NotifierConfig } fr
 import { parseListenAddress, type ListenAddress } from './listen.js';
 import { adminSchema, resolveAdmin, type AdminConfig } from './admin.js';
 import { accessLogSchema, resolveAccessLog, type AccessLogConfig } from './access-log.js';
+import { acmeSchema, resolveAcme, type AcmeConfig } from './acme.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { rateObject, resolveLimits, type Limits } from './limits.js';
 
@@ -64,6 +65,8 @@ export interface Config {
   readonly admin: AdminConfig | undefined;
   /** The access log; undefined (or absent) when off. */
   readonly accessLog?: AccessLogConfig;
+  /** Automatic certificates; undefined (or absent) when off. */
+  readonly acme?: AcmeConfig;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -107,6 +110,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     'healthCheck.passive': healthCheckSchema.shape.passive.unwrap() as unknown as z.ZodObject,
     admin: adminSchema.unwrap(),
     accessLog: accessLogSchema.unwrap(),
+    acme: acmeSchema.unwrap(),
     retries: configSchema.shape.retries.unwrap(),
     limits: configSchema.shape.limits.unwrap(),
     'limits.minRequestBodyRate': rateObject,
@@ -184,6 +188,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     notifications: resolveNotifications(file.notifications),
     admin: resolveAdmin(file.admin),
     accessLog: resolveAccessLog(file.accessLog),
+    acme: resolveAcme(file.acme),
   };
 }
 
