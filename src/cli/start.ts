@@ -10,6 +10,7 @@ import type { UpstreamSource } from '../control/sources/source.js';
 import { watchConfigFile } from '../control/watch.js';
 import { DEFAULT_CLOSE_DEADLINE_MS } from '../control/notify/notifier.js';
 import { NodeEngine } from '../engines/node/node-engine.js';
+import { registerTlsMetrics } from '../tls/metrics.js';
 import { countOf } from '../util/log-throttle.js';
 import { createLogger } from '../util/logger.js';
 import { EXIT_BAD_INPUT, fail, usageError } from './exit.js';
@@ -116,7 +117,9 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   let admin: AdminServer | undefined;
   if (config.admin !== undefined) {
     try {
-      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log, events: cluster, metrics: cluster.metrics });
+      const tls = balancer.tls;
+      if (tls !== undefined && cluster.metrics !== undefined) registerTlsMetrics(cluster.metrics.registry, tls);
+      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log, events: cluster, metrics: cluster.metrics, certificates: tls && (() => tls.list()) });
     } catch (e) {
       await balancer.close(0);
       await cluster.stop(0);

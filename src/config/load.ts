@@ -17,6 +17,7 @@ import { accessLogSchema, resolveAccessLog, type AccessLogConfig } from './acces
 import { acmeSchema, resolveAcme, type AcmeConfig } from './acme.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { rateObject, resolveLimits, type Limits } from './limits.js';
+import { CertificateError, resolveTls, tlsSchema, type TlsSettings } from './tls.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -67,6 +68,8 @@ export interface Config {
   readonly accessLog?: AccessLogConfig;
   /** Automatic certificates; undefined (or absent) when off. */
   readonly acme?: AcmeConfig;
+  /** HTTPS on the listener, certificates read and checked; undefined (or absent) when off. */
+  readonly tls?: TlsSettings;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -115,6 +118,9 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     limits: configSchema.shape.limits.unwrap(),
     'limits.minRequestBodyRate': rateObject,
     'limits.minResponseRate': rateObject,
+    tls: tlsSchema.unwrap(),
+    'tls.http2': tlsSchema.unwrap().shape.http2.unwrap(),
+    'tls.certificates': tlsSchema.unwrap().shape.certificates.unwrap().element,
   };
   const key = path.filter((p) => typeof p === 'string').join('.');
   const shape = shapes[key];
@@ -189,7 +195,18 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     admin: resolveAdmin(file.admin),
     accessLog: resolveAccessLog(file.accessLog),
     acme: resolveAcme(file.acme),
+    tls: resolveTlsOrThrow(file.tls, path),
   };
+}
+
+// A certificate that cannot be served is a config error naming the file, the field and the problem.
+function resolveTlsOrThrow(file: ConfigFile['tls'], path: string): TlsSettings | undefined {
+  try {
+    return resolveTls(file);
+  } catch (e) {
+    if (e instanceof CertificateError) throw new ConfigError('E_CONFIG_INVALID', e.problems.map((p) => `${path}: ${p.field}: ${p.message}`));
+    throw e;
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ import { backupField, healthCheckField } from '../control/health/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../control/health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
 import { limitsSchema } from './limits.js';
+import { tlsSchema } from './tls.js';
 import { isHttpUrl, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
@@ -153,6 +154,7 @@ export const configSchema = z
       )
       .meta({ description: 'Backend servers, at least one entry: an address ("addr"), or a DNS name ("dns" + "port", or "srv") whose servers are discovered' }),
     discovery: discoverySchema,
+    tls: tlsSchema,
   })
   .meta({ title: 'Balancer config', description: 'Config file of the balancer HTTP load balancer' });
 

@@ -17,6 +17,8 @@ import { upstreamHeaders } from './headers.js';
 import { StrayGuard } from './stray-guard.js';
 import { climbsAboveRoot, joinPath, pathPrefix, splitAbsoluteForm } from './upstream-path.js';
 import { tunnelUpgrade } from './websocket.js';
+import { protoOf } from '../../tls/terminator.js';
+import { authorityOf, h2HasBody } from './h2-request.js';
 
 // Absolute-form request targets (RFC 9112 §3.2.2), which a server must accept.
 const ABSOLUTE_FORM = /^https?:\/\//i;
@@ -127,7 +129,7 @@ export class Forwarder implements ExchangeOwner {
   handle(req: IncomingMessage, res: ServerResponse, slot?: ExchangeSlot): void {
     const te = req.headers['transfer-encoding'];
     const cl = req.headers['content-length'];
-    if (te === undefined && (cl === undefined || cl === '0')) {
+    if (te === undefined && (cl === undefined || cl === '0') && (cl !== undefined || !h2HasBody(req))) {
       this.forward(req, res, null, true, slot);
       return;
     }
@@ -173,7 +175,7 @@ export class Forwarder implements ExchangeOwner {
     const options: Dispatcher.DispatchOptions = {
       path: this.upstreamPath(u, originForm),
       method: req.method ?? 'GET',
-      headers: upstreamHeaders(req, { peer, trusted, proto: 'http', port: req.socket.localPort ?? 0, host: absolute?.authority }),
+      headers: upstreamHeaders(req, { peer, trusted, proto: protoOf(req.socket), port: req.socket.localPort ?? 0, host: absolute?.authority ?? authorityOf(req) }),
       body,
       // Only ever true: an explicit false would also keep undici from closing after a HEAD.
       reset: this.strays.noReuse(u) ? true : undefined,
@@ -296,7 +298,7 @@ export class Forwarder implements ExchangeOwner {
     const started = performance.now();
     const { connectMs, idleMs } = this.config.timeouts;
     const port = req.socket.localPort ?? 0;
-    const opts = { peer, trusted, port, proto: 'http', path, host: absolute?.authority, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs };
+    const opts = { peer, trusted, port, proto: protoOf(req.socket), path, host: absolute?.authority, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs };
     tunnelUpgrade(req, socket, head, u, opts, (failure) => {
       // A tunnel that ends without failure counts as a success; its duration is the session's.
       this.cluster.attemptEnded(u, performance.now() - started, failure === undefined ? { status: 0 } : { failure, status: 0 });

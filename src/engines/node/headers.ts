@@ -84,6 +84,8 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo): string
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
+    // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are not headers upstream.
+    if (name.charCodeAt(0) === 58) continue;
     const lower = name.toLowerCase();
     if (info.keepUpgrade && (lower === 'connection' || lower === 'upgrade')) {
       out.push(name, value);
