@@ -18,6 +18,8 @@ import { writePidFile } from './pid-file.js';
 import { FLAGS_LABEL, quickConfig } from './quick-config.js';
 import { RELOAD_SIGNAL } from './reload.js';
 import { testServersFor } from './test-servers.js';
+import { redirectLimits, startRedirectListener, type RedirectListener } from '../tls/redirect-listener.js';
+import { redirectNeedsRestart } from '../config/redirect-http.js';
 
 /** Options of `balancer start` (the default command). */
 export interface StartOptions {
@@ -138,6 +140,28 @@ export async function startCommand(opts: StartOptions): Promise<void> {
       },
     });
   }
+  // The plain-HTTP listener that redirects to HTTPS on the main listener's port; its address needs a restart.
+  let redirect: RedirectListener | undefined;
+  if (config.redirectHttp !== undefined) {
+    const startedWith = config.redirectHttp;
+    try {
+      redirect = await startRedirectListener({ addr: startedWith.addr, httpsPort: bound.port, log, limits: redirectLimits(config) });
+    } catch (e) {
+      await Promise.all([balancer.close(0), admin?.close()]);
+      await cluster.stop(0);
+      await Promise.all(testServers.map((t) => t.close()));
+      fail(e);
+    }
+    const served = redirect;
+    cluster.attach({
+      serverLeft: () => undefined,
+      ready: () => true,
+      apply: (next) => {
+        served.setLimits(redirectLimits(next));
+        return { kept: redirectNeedsRestart(startedWith, next.redirectHttp) ? [`redirectHttp (still ${startedWith.addr})`] : [] };
+      },
+    });
+  }
   const removePidFile = opts.pidFile !== undefined ? writePidFile(opts.pidFile) : () => undefined;
   const attached = attachedToTerminal();
   const names = config.dnsServers.length;
@@ -165,6 +189,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     log.info(`${why}: finishing in-flight requests (up to ${config.timeouts.shutdownMs / 1000} s), then exiting`);
     watcher?.close();
     void admin?.close();
+    void redirect?.close();
     const graceMs = config.timeouts.shutdownMs;
     void balancer
       .close()

@@ -18,6 +18,8 @@ import { acmeSchema, resolveAcme, type AcmeConfig } from './acme.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { rateObject, resolveLimits, type Limits } from './limits.js';
 import { CertificateError, resolveTls, tlsSchema, type TlsSettings } from './tls.js';
+import { resolveUpstreamTls, upstreamTlsSchema, upstreamTlsWarning, type UpstreamTls } from './upstream-tls.js';
+import { resolveRedirectHttp, type RedirectHttpConfig } from './redirect-http.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -70,6 +72,10 @@ export interface Config {
   readonly acme?: AcmeConfig;
   /** HTTPS on the listener, certificates read and checked; undefined (or absent) when off. */
   readonly tls?: TlsSettings;
+  /** How https:// servers are verified (absent: system CAs, as DEFAULT_UPSTREAM_TLS). */
+  readonly upstreamTls?: UpstreamTls;
+  /** The plain-HTTP listener that redirects to HTTPS; undefined when off. */
+  readonly redirectHttp?: RedirectHttpConfig;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -114,6 +120,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     admin: adminSchema.unwrap(),
     accessLog: accessLogSchema.unwrap(),
     acme: acmeSchema.unwrap(),
+    upstreamTls: upstreamTlsSchema.unwrap(),
     retries: configSchema.shape.retries.unwrap(),
     limits: configSchema.shape.limits.unwrap(),
     'limits.minRequestBodyRate': rateObject,
@@ -149,6 +156,11 @@ export function validateConfig(raw: unknown, label: string, env: Env = process.e
   throw new ConfigError('E_CONFIG_INVALID', [...new Set(problems)]);
 }
 
+// Health probes verify https servers as proxied requests do.
+function withUpstreamTls(h: HealthSettings, tls: UpstreamTls): HealthSettings {
+  return { ...h, active: { ...h.active, upstreamTls: tls } };
+}
+
 /** Turns a validated file into the runtime config. */
 export function resolveConfig(input: ConfigFile, path: string): Config {
   // `addr` entries are the static servers; `dns` and `srv` entries go to the discovery sources.
@@ -157,6 +169,8 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
   const algorithm = canonicalAlgorithm(file.algorithm);
   // Both were validated by the schema; these guards keep the types honest.
   if (typeof listen === 'string' || algorithm === undefined) throw new Error('unreachable: schema accepted bad value');
+  const upstreamTls = resolveUpstreamTls(file.upstreamTls);
+  if (typeof upstreamTls === 'string') throw new ConfigError('E_CONFIG_INVALID', [`${path}: ${upstreamTls}`]);
   return {
     file: path,
     name: file.name,
@@ -184,7 +198,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
       weight: sv.weight ?? sv.weigth ?? 1,
       backup: sv.backup ?? false,
     })),
-    health: resolveHealthConfig(file.healthCheck, toMs(file.healthCheckDelay)),
+    health: withUpstreamTls(resolveHealthConfig(file.healthCheck, toMs(file.healthCheckDelay)), upstreamTls),
     dnsServers: resolveDnsServers(input.servers),
     discovery: resolveDiscovery(file.discovery),
     retries: {
@@ -196,6 +210,8 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     accessLog: resolveAccessLog(file.accessLog),
     acme: resolveAcme(file.acme),
     tls: resolveTlsOrThrow(file.tls, path),
+    upstreamTls,
+    redirectHttp: resolveRedirectHttp(file.redirectHttp),
   };
 }
 
@@ -223,6 +239,8 @@ export function configWarnings(config: Config): string[] {
     );
   }
   warnings.push(...discoveryWarnings(config.file, config.dnsServers));
+  const insecure = config.upstreamTls && upstreamTlsWarning(config.file, config.upstreamTls);
+  if (insecure) warnings.push(insecure);
   return warnings;
 }
 

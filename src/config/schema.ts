@@ -13,6 +13,8 @@ import { DEFAULT_MAX_ATTEMPTS } from '../control/health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
 import { limitsSchema } from './limits.js';
 import { tlsSchema } from './tls.js';
+import { upstreamTlsSchema } from './upstream-tls.js';
+import { redirectHttpSchema } from './redirect-http.js';
 import { isHttpUrl, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
@@ -139,6 +141,8 @@ export const configSchema = z
     admin: adminSchema,
     accessLog: accessLogSchema,
     acme: acmeSchema,
+    upstreamTls: upstreamTlsSchema,
+    redirectHttp: redirectHttpSchema,
     servers: z
       .array(z.union([serverSchema, dnsServerSchema, srvServerSchema]))
       .min(1, { message: 'is empty (at least one server is required)' })

@@ -2,6 +2,7 @@
 // logs and passive health see, and how it failed as far as a retry goes.
 import type { FailureKind } from './health/retry.js';
 import { localResourceCode } from '../engines/node/local-errors.js';
+import { tlsFailureReason } from '../engines/node/upstream-tls.js';
 
 /** Why a proxied request failed, as the client sees it. */
 export interface UpstreamFailure {
@@ -46,7 +47,7 @@ export const UPSTREAM_ERRORS: ReadonlyMap<string, Row> = new Map<string, Row>([
 ]);
 
 // TLS handshake and certificate failures happen before the request is sent.
-const TLS_CODE = /^ERR_TLS|CERT|SELF_SIGNED|UNABLE_TO_VERIFY/;
+const TLS_CODE = /^ERR_TLS|^ERR_SSL_|CERT|SELF_SIGNED|UNABLE_TO_VERIFY/;
 
 /** The row of `code`: listed, or a TLS failure (connect), or undefined. */
 function rowOf(code: string): Row | undefined {
@@ -101,6 +102,6 @@ export function classifyUpstreamError(err: Error, responseStarted = false): Upst
   const local = localResourceCode(err);
   if (local !== undefined) return { status: 503, reason: `balancer ${local}`, kind: failureKind(err, { responseStarted }), local };
   // Unlisted codes (UND_ERR_SOCKET...) are named by the system error they wrap, when there is one.
-  const reason = row?.reason ?? (row !== undefined ? top : (codes[1] ?? top ?? 'upstream error'));
+  const reason = tlsFailureReason(err) ?? row?.reason ?? (row !== undefined ? top : (codes[1] ?? top ?? 'upstream error'));
   return { status: row?.status ?? 502, reason, kind: failureKind(err, { responseStarted }) };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { rangeField, secondsField, toMs, wholeNumberField } from '../../config/fields.js';
 import { parseStatusSpec, type StatusRange } from './status-range.js';
+import type { UpstreamTls } from '../../config/upstream-tls.js';
 
 // Defaults follow what users of the big balancers expect:
 //  - HAProxy: rise 2, fall 3, a 2 s check timeout (HAProxy uses `inter`, 2 s by default, when
@@ -148,6 +149,8 @@ export interface ActiveCheckSettings {
   readonly fall: number;
   /** Interval spread, fraction 0..0.5. */
   readonly jitter: number;
+  /** How https servers are verified (config.upstreamTls; absent: system CAs). */
+  readonly upstreamTls?: UpstreamTls;
 }
 
 /** Passive check settings, in milliseconds. */

@@ -5,6 +5,8 @@ import type { ActiveCheckSettings } from './config.js';
 import { statusMatches } from './status-range.js';
 import { joinPath, pathPrefix } from '../../engines/node/upstream-path.js';
 import type { ProbeFailureCode } from '../../util/errors.js';
+import { DEFAULT_UPSTREAM_TLS } from '../../config/upstream-tls.js';
+import { tlsFailureReason, upstreamTlsOptions } from '../../engines/node/upstream-tls.js';
 
 /** Result of one probe. */
 export type ProbeResult =
@@ -12,7 +14,7 @@ export type ProbeResult =
   | { readonly ok: false; readonly code: ProbeFailureCode; readonly reason: string };
 
 /** What a probe needs from the active check settings. */
-export type ProbeOptions = Pick<ActiveCheckSettings, 'type' | 'path' | 'timeoutMs' | 'expectStatus' | 'expectBody'>;
+export type ProbeOptions = Pick<ActiveCheckSettings, 'type' | 'path' | 'timeoutMs' | 'expectStatus' | 'expectBody' | 'upstreamTls'>;
 
 /** Bytes of body searched for `expectBody`; a health page bigger than this is a mistake. */
 export const PROBE_BODY_LIMIT = 64 * 1024;
@@ -26,6 +28,8 @@ const OK: ProbeResult = { ok: true };
 export function errorResult(err: unknown): ProbeResult {
   const e = err as NodeJS.ErrnoException;
   const code = typeof e?.code === 'string' ? e.code : undefined;
+  const tls = tlsFailureReason(err);
+  if (tls !== undefined) return fail('E_PROBE_TLS', tls);
   const reason = code ?? (err instanceof Error ? err.message : String(err));
   if (code?.startsWith('HPE_')) return fail('E_PROBE_PROTOCOL', reason);
   if (code !== undefined && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code))) {
@@ -77,6 +81,7 @@ export function probeHttp(server: URL, opts: ProbeOptions, signal?: AbortSignal)
       path: joinPath(pathPrefix(server), opts.path),
       method: 'GET',
       agent: false,
+      ...upstreamTlsOptions(opts.upstreamTls ?? DEFAULT_UPSTREAM_TLS, server),
       headers: { 'user-agent': USER_AGENT, accept: '*/*', connection: 'close' },
     });
     req.on('error', (err) => finish(errorResult(err)));

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Dispatcher } from 'undici';
 import type { Upstream } from '../../control/selection/upstream.js';
 import { classifyUpstreamError, sendUpstreamError, type UpstreamFailure } from './errors.js';
+import { tlsFailureReason } from './upstream-tls.js';
 import { stripResponseHeaders } from './headers.js';
 
 /** What an exchange reports back to the proxy. */
@@ -154,7 +155,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.finish(failure);
       return;
     }
-    if (failure.kind !== 'connect') this.reached = true;
+    // A server that failed the TLS handshake (a bad certificate) was reached: 502, as nginx answers, not 503.
+    if (failure.kind !== 'connect' || tlsFailureReason(err) !== undefined) this.reached = true;
     if (this.status === 0 && !this.res.headersSent && this.owner.retry(this, failure)) return;
     if (this.res.headersSent) {
       // Mid-body failure: the status is gone; cut the connection so the client sees a truncated body.

@@ -19,6 +19,8 @@ import { climbsAboveRoot, joinPath, pathPrefix, splitAbsoluteForm } from './upst
 import { tunnelUpgrade } from './websocket.js';
 import { protoOf } from '../../tls/terminator.js';
 import { authorityOf, h2HasBody } from './h2-request.js';
+import { DEFAULT_UPSTREAM_TLS } from '../../config/upstream-tls.js';
+import { sameUpstreamTls, upstreamTlsOptions } from './upstream-tls.js';
 
 // Absolute-form request targets (RFC 9112 §3.2.2), which a server must accept.
 const ABSOLUTE_FORM = /^https?:\/\//i;
@@ -80,7 +82,8 @@ export class Forwarder implements ExchangeOwner {
     this.clientAddress = new ClientAddressResolver(config.trustedProxies);
     this.hasPrefixes = anyPrefix(config);
     const t = config.timeouts;
-    if (t.connectMs !== old.timeouts.connectMs || t.responseHeadersMs !== old.timeouts.responseHeadersMs || t.idleMs !== old.timeouts.idleMs) {
+    const tlsChanged = !sameUpstreamTls(config.upstreamTls ?? DEFAULT_UPSTREAM_TLS, old.upstreamTls ?? DEFAULT_UPSTREAM_TLS);
+    if (tlsChanged || t.connectMs !== old.timeouts.connectMs || t.responseHeadersMs !== old.timeouts.responseHeadersMs || t.idleMs !== old.timeouts.idleMs) {
       for (const u of [...this.clients.keys()]) this.renewClient(u);
     }
   }
@@ -101,7 +104,7 @@ export class Forwarder implements ExchangeOwner {
 
   private newClient(u: Upstream): UndiciPool {
     const c = new UndiciPool(u.addr, {
-      connect: { timeout: this.config.timeouts.connectMs },
+      connect: { timeout: this.config.timeouts.connectMs, ...upstreamTlsOptions(this.config.upstreamTls ?? DEFAULT_UPSTREAM_TLS, u.url) },
       headersTimeout: this.config.timeouts.responseHeadersMs,
       bodyTimeout: this.config.timeouts.idleMs,
     });
@@ -298,7 +301,8 @@ export class Forwarder implements ExchangeOwner {
     const started = performance.now();
     const { connectMs, idleMs } = this.config.timeouts;
     const port = req.socket.localPort ?? 0;
-    const opts = { peer, trusted, port, proto: protoOf(req.socket), path, host: absolute?.authority, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs };
+    const tls = upstreamTlsOptions(this.config.upstreamTls ?? DEFAULT_UPSTREAM_TLS, u.url);
+    const opts = { peer, trusted, port, proto: protoOf(req.socket), path, host: absolute?.authority, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs, tls };
     tunnelUpgrade(req, socket, head, u, opts, (failure) => {
       // A tunnel that ends without failure counts as a success; its duration is the session's.
       this.cluster.attemptEnded(u, performance.now() - started, failure === undefined ? { status: 0 } : { failure, status: 0 });

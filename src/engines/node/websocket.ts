@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Upstream } from '../../control/selection/upstream.js';
 import { classifyUpstreamError, writeSocketError, type UpstreamFailure } from './errors.js';
 import { upstreamHeaders } from './headers.js';
+import type { UpstreamTlsOptions } from './upstream-tls.js';
 
 /** Settings a tunnel needs. */
 export interface TunnelOptions {
@@ -21,6 +22,8 @@ export interface TunnelOptions {
   readonly host?: string;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** TLS options towards an https server (upstream-tls.ts). */
+  readonly tls?: UpstreamTlsOptions;
 }
 
 /** Serialises a status line and headers for a raw socket. */
@@ -58,6 +61,7 @@ export function tunnelUpgrade(
     path: opts.path,
     headers: upstreamHeaders(req, { ...opts, keepUpgrade: true }),
     agent: false,
+    ...opts.tls,
     timeout: opts.connectTimeoutMs,
   });
   socket.on('error', () => out.destroy());
