@@ -1,9 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isHttpUrl, NOT_HTTP_URL } from './fields.js';
 
-// Automatic certificates (ACME). The field is meant to live inside `tls` ("tls": { "acme": {...} });
-// it is one schema so moving it is one line in the parent object.
+// Automatic certificates (ACME): "tls": { "acme": {...} } (one field of the `tls` object).
 
 /** Let's Encrypt's production directory: the default, as in Caddy and Traefik. */
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -96,4 +96,28 @@ export function resolveAcme(file: AcmeFile, cwd: string = process.cwd()): AcmeCo
     ...(file.ca !== undefined ? { ca: resolve(cwd, file.ca) } : {}),
     challenge: file.challenge as AcmeConfig['challenge'], // the schema allowed only ACME_CHALLENGES
   };
+}
+
+/**
+ * What keeps valid ACME settings from working, each as `field: phrase`: HTTP-01 needs the plain
+ * HTTP listener (`redirectHttp`), and a `ca` file must hold PEM certificates.
+ */
+export function acmeProblems(acme: AcmeConfig, hasRedirectListener: boolean): string[] {
+  const problems: string[] = [];
+  if (acme.challenge === 'http-01' && !hasRedirectListener) {
+    problems.push('tls.acme: needs "redirectHttp" (e.g. ":80"): the CA checks HTTP-01 challenges over plain HTTP on port 80, which that listener answers');
+  }
+  if (acme.ca !== undefined) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(acme.ca, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      problems.push(`tls.acme.ca: ${JSON.stringify(acme.ca)} cannot be read: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(e)}`);
+    }
+    if (text !== undefined && !text.includes('-----BEGIN CERTIFICATE-----')) {
+      problems.push(`tls.acme.ca: ${JSON.stringify(acme.ca)} is not a PEM file of CA certificates (no "-----BEGIN CERTIFICATE-----" block)`);
+    }
+  }
+  return problems;
 }

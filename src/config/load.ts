@@ -14,7 +14,7 @@ import { formatNotificationIssue, resolveNotifications, type NotifierConfig } fr
 import { parseListenAddress, type ListenAddress } from './listen.js';
 import { adminSchema, resolveAdmin, type AdminConfig } from './admin.js';
 import { accessLogSchema, resolveAccessLog, type AccessLogConfig } from './access-log.js';
-import { acmeSchema, resolveAcme, type AcmeConfig } from './acme.js';
+import { acmeProblems, acmeSchema, resolveAcme, type AcmeConfig } from './acme.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { rateObject, resolveLimits, type Limits } from './limits.js';
 import { CertificateError, resolveTls, tlsSchema, type TlsSettings } from './tls.js';
@@ -119,7 +119,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     'healthCheck.passive': healthCheckSchema.shape.passive.unwrap() as unknown as z.ZodObject,
     admin: adminSchema.unwrap(),
     accessLog: accessLogSchema.unwrap(),
-    acme: acmeSchema.unwrap(),
+    'tls.acme': acmeSchema.unwrap(),
     upstreamTls: upstreamTlsSchema.unwrap(),
     retries: configSchema.shape.retries.unwrap(),
     limits: configSchema.shape.limits.unwrap(),
@@ -208,11 +208,19 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     notifications: resolveNotifications(file.notifications),
     admin: resolveAdmin(file.admin),
     accessLog: resolveAccessLog(file.accessLog),
-    acme: resolveAcme(file.acme),
+    acme: resolveAcmeOrThrow(file, path),
     tls: resolveTlsOrThrow(file.tls, path),
     upstreamTls,
     redirectHttp: resolveRedirectHttp(file.redirectHttp),
   };
+}
+
+// ACME settings that cannot work (no HTTP listener for HTTP-01, an unreadable `ca`) are config errors.
+function resolveAcmeOrThrow(file: ConfigFile, path: string): AcmeConfig | undefined {
+  const acme = resolveAcme(file.tls?.acme);
+  const problems = acme === undefined ? [] : acmeProblems(acme, file.redirectHttp !== undefined);
+  if (problems.length > 0) throw new ConfigError('E_CONFIG_INVALID', problems.map((p) => `${path}: ${p}`));
+  return acme;
 }
 
 // A certificate that cannot be served is a config error naming the file, the field and the problem.

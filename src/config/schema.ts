@@ -7,7 +7,6 @@ import { checkServerAddress } from '../engines/node/upstream-path.js';
 import { notificationsSchema } from '../control/notify/config.js';
 import { adminSchema } from './admin.js';
 import { accessLogSchema } from './access-log.js';
-import { acmeSchema } from './acme.js';
 import { backupField, healthCheckField } from '../control/health/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../control/health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
@@ -140,7 +139,6 @@ export const configSchema = z
     notifications: notificationsSchema,
     admin: adminSchema,
     accessLog: accessLogSchema,
-    acme: acmeSchema,
     upstreamTls: upstreamTlsSchema,
     redirectHttp: redirectHttpSchema,
     servers: z

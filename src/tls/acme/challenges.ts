@@ -7,10 +7,10 @@ import { ensurePrivateDir, writeFileAtomic } from './storage.js';
 // name, the CA's request may reach an instance that did not place the order, and it answers from
 // the shared folder (as Caddy does with shared storage).
 
-/** What the HTTP listener asks: the key authorization of a token, or undefined (answer 404). */
-export interface ChallengeResponder {
-  keyAuthorization(token: string): string | undefined;
-}
+import type { ChallengeResponder } from '../redirect-listener.js';
+
+/** What the redirect listener asks: the key authorization of a token, or undefined (answer 404). */
+export type { ChallengeResponder };
 
 /** ACME tokens are base64url (RFC 8555 section 8.1); anything else is not looked up at all. */
 const TOKEN = /^[A-Za-z0-9_-]{16,256}$/;
