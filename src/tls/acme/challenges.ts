@@ -1,13 +1,12 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ChallengeResponder } from '../redirect-listener.js';
 import { ensurePrivateDir, writeFileAtomic } from './storage.js';
 
 // HTTP-01 key authorizations, answered at http://<domain>/.well-known/acme-challenge/<token> by the
 // HTTP listener. Kept in memory and in the storage folder: with several balancers behind one
 // name, the CA's request may reach an instance that did not place the order, and it answers from
 // the shared folder (as Caddy does with shared storage).
-
-import type { ChallengeResponder } from '../redirect-listener.js';
 
 /** What the redirect listener asks: the key authorization of a token, or undefined (answer 404). */
 export type { ChallengeResponder };
@@ -57,9 +56,4 @@ export class Http01Challenges implements ChallengeResponder {
   get pending(): number {
     return this.mine.size;
   }
-}
-
-/** Creates the challenges folder ahead of time (so a peer's first lookup needs no mkdir). */
-export function prepareChallengeDir(storageRoot: string): void {
-  mkdirSync(join(storageRoot, 'challenges'), { recursive: true, mode: 0o700 });
 }

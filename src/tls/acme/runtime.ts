@@ -32,7 +32,7 @@ export class AcmeRuntime implements EngineHooks {
   /** Key authorizations for the redirect listener's `/.well-known/acme-challenge/`. */
   readonly challenges: Http01Challenges;
   private readonly manager: AcmeManager;
-  private readonly pairs = new Map<string, PemPair>();
+  private readonly pairs = new Map<string, { readonly pem: PemPair; readonly notAfter: number }>();
 
   /** Builds the manager; nothing is read or ordered until start(). */
   constructor(private readonly o: AcmeRuntimeOptions) {
@@ -72,7 +72,11 @@ export class AcmeRuntime implements EngineHooks {
 
   /** A reload: ACME settings need a restart; the certificates are handed again (new TLS options drop them). */
   apply(next: Config): { kept: string[] } {
-    this.swapIn();
+    try {
+      this.swapIn();
+    } catch (e) {
+      this.o.log.error({ error: (e as Error).message }, `ACME certificates could not be put back after the reload: ${(e as Error).message}`);
+    }
     return { kept: JSON.stringify(next.acme) === JSON.stringify(this.o.config) ? [] : ['tls.acme (still as at start)'] };
   }
 
@@ -86,7 +90,7 @@ export class AcmeRuntime implements EngineHooks {
 
   private install(c: IssuedCertificate): void {
     const previous = this.pairs.get(c.domain);
-    this.pairs.set(c.domain, { cert: c.cert, key: c.key, source: `acme:${c.domain}` });
+    this.pairs.set(c.domain, { pem: { cert: c.cert, key: c.key, source: `acme:${c.domain}` }, notAfter: c.notAfter });
     try {
       this.swapIn();
     } catch (e) {
@@ -96,8 +100,12 @@ export class AcmeRuntime implements EngineHooks {
     }
   }
 
+  // An expired certificate (renewal failing for too long) is left out, so it cannot keep the
+  // other domains' certificates from being served; clients of its name get the default one.
   private swapIn(): void {
     const t = this.o.terminator;
-    t.setExtra(this.pairs.size === 0 ? undefined : CertificateSet.fromPem([...this.pairs.values()], t.contextOptions));
+    const now = Date.now();
+    const live = [...this.pairs.values()].filter((p) => p.notAfter > now).map((p) => p.pem);
+    t.setExtra(live.length === 0 ? undefined : CertificateSet.fromPem(live, t.contextOptions));
   }
 }

@@ -2,7 +2,7 @@
 // redirect listener), serves HTTPS with it, renews it while running, and reuses it after a restart.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +85,17 @@ describe('balancer CLI with tls.acme against pebble', { skip }, () => {
     assert.notEqual(renewed.serial, first.serial);
     assert.equal(renewed.serial, new X509Certificate(readFileSync(join(storage, 'localhost', 'cert.pem'))).serialNumber);
     assert.equal(bp.proc.exitCode, null);
+
+    // A reload that changes the TLS options (the listener drops run-time certificates) and the
+    // ACME settings (which need a restart): the ACME certificate is still served, and the log says
+    // what was kept.
+    const changed = config();
+    writeFileSync(bp.file, JSON.stringify({ addr: `127.0.0.1:${port}`, ...changed, tls: { minVersion: 'TLSv1.3', acme: { ...changed.tls.acme, email: 'other@example.com' } } }));
+    bp.proc.kill('SIGHUP');
+    await waitFor(() => bp.logs.some((l) => Array.isArray(l.kept) && l.kept.includes('tls.acme (still as at start)')), 'the reload', 10_000);
+    const afterReload = await httpsGet(port, root);
+    assert.equal(afterReload.status, 200);
+    assert.equal(afterReload.serial, renewed.serial, 'the ACME certificate survives the reload');
     await bp.stop();
     running.pop();
 
