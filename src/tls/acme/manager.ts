@@ -4,6 +4,7 @@ import type { AcmeConfig } from '../../config/acme.js';
 import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 import type { LogSink } from '../../util/logger.js';
 import { Http01Challenges } from './challenges.js';
+import { AcmeSetupError } from './errors.js';
 import { orderCertificate, trustForDirectory, type OrderRequest } from './client.js';
 import { StorageLock, DEFAULT_LOCK_STALE_MS, type LockHolder } from './lock.js';
 import type { CertificateNotice } from './notice.js';
@@ -125,13 +126,24 @@ export class AcmeManager {
   }
 
   /**
-   * Prepares storage (throws when the folder or the `ca` file cannot be used: a config error),
+   * Prepares storage (throws AcmeSetupError when the folder or the `ca` file cannot be used),
    * hands over every valid stored certificate, and schedules what is missing or due.
    * Returns without waiting for any order.
    */
   start(): void {
-    if (this.o.config.ca !== undefined) trustForDirectory(this.o.config.directory, readFileSync(this.o.config.ca, 'utf8'));
-    for (const d of this.domains) this.storage.prepare(d.name);
+    const { ca, storage, directory } = this.o.config;
+    if (ca !== undefined) {
+      try {
+        trustForDirectory(directory, readFileSync(ca, 'utf8'));
+      } catch (e) {
+        throw new AcmeSetupError('tls.acme.ca', `${JSON.stringify(ca)} cannot be used: ${errorText(e)}`);
+      }
+    }
+    try {
+      for (const d of this.domains) this.storage.prepare(d.name);
+    } catch (e) {
+      throw new AcmeSetupError('tls.acme.storage', `${JSON.stringify(storage)} cannot be used: ${errorText(e)}`);
+    }
     for (const d of this.domains) {
       const stored = this.storage.read(d.name);
       const now = this.clock.epoch();

@@ -6,6 +6,7 @@ import type { LogSink } from '../../util/logger.js';
 import { CertificateSet, type PemPair } from '../certificates.js';
 import type { TlsTerminator } from '../terminator.js';
 import type { Http01Challenges } from './challenges.js';
+import { AcmeSetupError } from './errors.js';
 import { AcmeManager, type IssuedCertificate } from './manager.js';
 import { certificateEvent, type Counts } from './notice.js';
 
@@ -47,14 +48,14 @@ export class AcmeRuntime implements EngineHooks {
 
   /**
    * Serves the stored certificates and schedules orders. A storage folder that cannot be created
-   * is a config error naming the field (exit 2).
+   * (or a `ca` file gone since the config was read) is a config error naming the field (exit 2).
    */
   start(): void {
     try {
       this.manager.start();
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new ConfigError('E_CONFIG_INVALID', [`${this.o.file}: tls.acme.storage: ${JSON.stringify(this.o.config.storage)} cannot be used: ${code ?? (e as Error).message}`]);
+      if (e instanceof AcmeSetupError) throw new ConfigError('E_CONFIG_INVALID', [`${this.o.file}: ${e.field}: ${e.message}`]);
+      throw e;
     }
   }
 

@@ -118,3 +118,19 @@ describe('balancer CLI with tls.acme against pebble', { skip }, () => {
     }
   });
 });
+
+test('a storage folder that cannot be created is a config error naming the field (exit 2)', async () => {
+  const servers = await backends(1);
+  try {
+    await assert.rejects(
+      startBalancer({
+        redirectHttp: '127.0.0.1:0',
+        tls: { acme: { email: 'ops@example.com', domains: ['localhost'], directory: 'https://127.0.0.1:1/dir', storage: '/dev/null/certs' } },
+        servers: [{ addr: servers[0]?.url }],
+      }),
+      /balancer exited \(2\) before listening: .*tls\.acme\.storage: "\/dev\/null\/certs" cannot be used: ENOTDIR/s,
+    );
+  } finally {
+    await closeAll(servers);
+  }
+});
