@@ -193,6 +193,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     config.file === FLAGS_LABEL
       ? ''
       : `; reload the config with ${attached ? '' : 'SIGHUP, '}kill -USR2 ${process.pid}${opts.pidFile !== undefined ? ` or balancer reload --pid-file ${opts.pidFile}` : ''}`;
+  if (balancer.tls !== undefined) log.info({ certificates: balancer.tls.list().map((c) => ({ names: c.names, notAfter: c.notAfter, source: c.source })) }, balancer.tls.describe());
   log.info({ pid: process.pid, attached }, `pid ${process.pid}: ${attached ? 'Ctrl-C or closing the terminal stops' : 'SIGTERM stops'}${reloadHow}`);
   if (testServers.length > 0) log.info(`try: curl ${balancer.url()}/   (run it a few times: each answer names its server)`);
 

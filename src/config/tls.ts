@@ -135,4 +135,5 @@ export function resolveTls(file: TlsFile): TlsSettings | undefined {
   return { ...options, certificates, http2: file.http2 };
 }
 
+/** Thrown by resolveTls for certificates that cannot be served (load.ts turns it into a ConfigError). */
 export { CertificateError };

@@ -1,15 +1,16 @@
 import { Server as HttpServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
 import { constants as h2, createSecureServer, type Http2SecureServer, type SecureServerOptions, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { TlsSettings } from '../config/tls.js';
-import type { Logger } from '../util/logger.js';
+import type { LogSink } from '../util/logger.js';
 import { LogThrottle, ThrottledLog } from '../util/log-throttle.js';
 import type { CertificateInfo, CertificateSet } from './certificates.js';
 
 // Header lines beyond limits.maxHeaders node's HTTP/2 layer lets through, so that our own check
 // (request-head.ts) answers 431 as it does for HTTP/1.1: the four pseudo-headers and some slack.
 const PSEUDO_HEADER_SLACK = 8;
+// Time a GOAWAY is given to reach the client before its connection is closed.
+const GOAWAY_FLUSH_MS = 100;
 
 // The per-session state the guards keep.
 interface SessionState {
@@ -41,7 +42,7 @@ export class TlsTerminator {
   /** Takes the config's TLS settings (certificates already read and checked). */
   constructor(
     settings: TlsSettings,
-    private readonly log: Logger,
+    private readonly log: LogSink,
   ) {
     this.settings = settings;
     this.current = settings.certificates;
@@ -84,6 +85,10 @@ export class TlsTerminator {
    * Extra certificates built with other options are dropped; their owner adds them again.
    */
   apply(settings: TlsSettings): void {
+    const before = this.settings.certificates.list().map((c) => c.fingerprint).join();
+    if (settings.certificates.list().map((c) => c.fingerprint).join() !== before) {
+      this.log.info({ certificates: settings.certificates.list().map((c) => ({ names: c.names, notAfter: c.notAfter, source: c.source })) }, `TLS certificates reloaded: ${describeSet(settings.certificates)}`);
+    }
     const optionsChanged = settings.minVersion !== this.settings.minVersion || settings.ciphers !== this.settings.ciphers;
     this.settings = settings;
     if (optionsChanged && this.extra !== undefined) this.extra = undefined;
@@ -122,6 +127,9 @@ export class TlsTerminator {
       ...pem,
       minVersion: this.settings.minVersion,
       ciphers: this.settings.ciphers,
+      // A handshake gets the request head's deadline (node's default is 120 s), as nginx's
+      // client_header_timeout covers its handshake: half-open handshakes cannot pile up.
+      handshakeTimeout: http1.headersTimeout,
       SNICallback: (servername, cb) => cb(null, this.current.contextFor(servername)),
       settings: this.h2Settings(),
       maxSessionMemory: h.maxSessionMemory,
@@ -136,9 +144,9 @@ export class TlsTerminator {
     // handler would hand it to the HTTP clientError handler, which would answer in plain text.
     server.removeAllListeners('tlsClientError');
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      const client = socket.remoteAddress; // read before destroy, which forgets it
       socket.destroy();
       if (err.code === 'ECONNRESET') return;
-      const client = socket.remoteAddress;
       const reason = err.code ?? err.message;
       this.handshakeFailures.note(
         'handshake',
@@ -188,8 +196,10 @@ export class TlsTerminator {
       `HTTP/2 rapid reset: client ${client} cancelled more than ${this.settings.http2.maxResetsPerSecond} streams in a second; connection closed (GOAWAY ENHANCE_YOUR_CALM)` +
         (count > 1 ? ` (${count} such in the last ${seconds} s)` : ''),
     ]);
+    // GOAWAY first (nghttp2 then ignores the client's new streams), the close a moment later so
+    // the frame is on the wire before it: destroying at once can drop it.
     session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
-    session.destroy();
+    setTimeout(() => session.destroy(), GOAWAY_FLUSH_MS).unref();
   }
 
   /**
@@ -204,13 +214,23 @@ export class TlsTerminator {
     return true;
   }
 
+  /** One line for the start log: what is served, how. */
+  describe(): string {
+    const h = this.settings.http2;
+    return `HTTPS: ${describeSet(this.current)}; ${this.settings.minVersion} and up; HTTP/2 (up to ${h.maxConcurrentStreams} streams a connection) and HTTP/1.1`;
+  }
+
   /** HTTP/2 sessions open now. */
   get sessionCount(): number {
     return this.sessions.size;
   }
 }
 
-/** "https" for a request that came over TLS (HTTP/1.1 or HTTP/2), "http" otherwise. */
-export function protoOf(socket: Socket): 'http' | 'https' {
-  return (socket as TLSSocket).encrypted === true ? 'https' : 'http';
+// "a.test (default, 89 days left); *.b.test (12 days left)" for the log.
+function describeSet(set: CertificateSet): string {
+  if (set.size === 0) return 'no certificate yet';
+  return set
+    .list()
+    .map((c) => `${c.names.join(', ')} (${c.default ? 'default, ' : ''}${c.daysLeft} days left)`)
+    .join('; ');
 }

@@ -113,11 +113,13 @@ test('HTTP/1.1 over TLS: X-Forwarded-Proto https and X-Forwarded-Port the listen
 test('HTTP/2: :authority becomes Host, X-Forwarded-Proto https, no connection-specific response headers', async () => {
   const session = await h2session();
   try {
-    const r = await h2request(session, '/headers', { headers: { ':authority': 'h2.a.test:8443' } });
+    const r = await h2request(session, '/headers', { headers: { ':authority': 'h2.a.test:8443', cookie: ['a=1', 'b=2'] as unknown as string } });
     assert.equal(r.status, 200);
-    const body = JSON.parse(r.body) as { headers: Record<string, string>; httpVersion: string };
+    const body = JSON.parse(r.body) as { headers: Record<string, string>; rawHeaders: string[]; httpVersion: string };
     assert.equal(body.httpVersion, '1.1', 'servers get HTTP/1.1');
+    assert.deepEqual(body.rawHeaders.filter((_, i) => i % 2 === 0 && body.rawHeaders[i]?.toLowerCase() === 'cookie').length, 1, 'one Cookie field');
     assert.equal(body.headers.host, 'h2.a.test:8443');
+    assert.equal(body.headers.cookie, 'a=1; b=2', 'split cookies are joined for HTTP/1.1');
     assert.equal(body.headers['x-forwarded-proto'], 'https');
     assert.equal(body.headers['x-forwarded-port'], String(port));
     assert.equal(body.headers['x-forwarded-host'], 'h2.a.test:8443');
@@ -229,4 +231,59 @@ test('WebSocket over TLS: the HTTP/1.1 upgrade is tunnelled, with X-Forwarded-Pr
   s.write('ping over tls');
   await until(() => text.includes('ping over tls'));
   s.destroy();
+});
+
+test('HTTP/2: answers the balancer gives itself (no server: 503 with Retry-After; a bad target: 400; too many headers: 431; CONNECT: 405) reach the client as HTTP/2', async () => {
+  const dir = certDir();
+  const c = makeCert(dir, 'c', ['c.test']);
+  const dead = await startBalancer({ servers: [{ addr: 'http://127.0.0.1:1' }], tls: { certificates: [{ cert: c.cert, key: c.key }] } });
+  const s = h2connect(dead.url, { rejectUnauthorized: false });
+  try {
+    const r = await h2request(s, '/x');
+    assert.equal(r.status, 503);
+    assert.ok(Number(r.headers['retry-after']) > 0);
+    assert.match(r.body, /no server available/);
+    const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-h${i}`, 'v']));
+    assert.equal((await h2request(s, '/x', { headers: many })).status, 431);
+    assert.equal((await h2request(s, '*', { method: 'OPTIONS' })).status, 400);
+    // CONNECT: 405 with Allow, as over HTTP/1.1 (never a tunnel, never raw HTTP/1.1 text in a body).
+    const connect = await new Promise<{ status: number; allow: unknown; body: string }>((resolve, reject) => {
+      const req = s.request({ ':method': 'CONNECT', ':authority': 'example.com:443' });
+      let body = '';
+      let status = 0;
+      let allow: unknown;
+      req.setEncoding('utf8');
+      req.on('response', (h) => ((status = Number(h[':status'])), (allow = h.allow)));
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => resolve({ status, allow, body }));
+      req.on('error', reject);
+    });
+    assert.equal(connect.status, 405);
+    assert.match(String(connect.allow), /GET/);
+    assert.doesNotMatch(connect.body, /HTTP\/1\.1/);
+    // Session still usable after our own answers.
+    assert.equal((await h2request(s, '/y')).status, 503);
+  } finally {
+    s.close();
+    await dead.stop();
+  }
+});
+
+test('a TLS handshake that never finishes is closed after timeouts.requestHead', async () => {
+  const dir = certDir();
+  const c = makeCert(dir, 'c', ['c.test']);
+  const quick = await startBalancer({ servers: [{ addr: backend.url }], timeouts: { requestHead: 1 }, tls: { certificates: [{ cert: c.cert, key: c.key }] } });
+  try {
+    const { connect } = await import('node:net');
+    const s = connect(Number(new URL(quick.url).port), '127.0.0.1');
+    s.on('error', () => undefined);
+    s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x50])); // a ClientHello record header, then nothing
+    const t0 = Date.now();
+    await new Promise((resolve) => s.once('close', resolve));
+    const ms = Date.now() - t0;
+    assert.ok(ms < 10_000, `closed after ${ms} ms`);
+    await waitFor(() => quick.logs.some((l) => /^TLS handshake failed: client 127\.0\.0\.1: ERR_TLS_HANDSHAKE_TIMEOUT$/.test(String(l.msg))), `the log line: ${JSON.stringify(quick.logs.slice(-3))}`);
+  } finally {
+    await quick.stop();
+  }
 });

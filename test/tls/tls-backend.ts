@@ -26,7 +26,7 @@ export async function echoBackend(): Promise<EchoBackend> {
       res.setHeader('content-type', 'application/json');
       res.setHeader('connection', 'keep-alive');
       res.setHeader('keep-alive', 'timeout=5');
-      res.end(JSON.stringify({ headers: req.headers, httpVersion: req.httpVersion }));
+      res.end(JSON.stringify({ headers: req.headers, rawHeaders: req.rawHeaders, httpVersion: req.httpVersion }));
       return;
     }
     if (url === '/echo') {

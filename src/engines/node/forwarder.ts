@@ -17,8 +17,7 @@ import { upstreamHeaders } from './headers.js';
 import { StrayGuard } from './stray-guard.js';
 import { climbsAboveRoot, joinPath, pathPrefix, splitAbsoluteForm } from './upstream-path.js';
 import { tunnelUpgrade } from './websocket.js';
-import { protoOf } from '../../tls/terminator.js';
-import { authorityOf, h2HasBody } from './h2-request.js';
+import { authorityOf, h2HasBody, protoOf } from './tls-request.js';
 import { DEFAULT_UPSTREAM_TLS } from '../../config/upstream-tls.js';
 import { sameUpstreamTls, upstreamTlsOptions } from './upstream-tls.js';
 

@@ -18,6 +18,10 @@ import { ThrottledLog } from '../../util/log-throttle.js';
 import { ClientConnection } from './pipeline.js';
 import { checkRequestHead } from './request-head.js';
 import { TlsTerminator } from '../../tls/terminator.js';
+import { refuseH2Connect } from './tls-request.js';
+
+// The Allow header of a 405 answer to CONNECT.
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
 /** The status for a request node:http could not parse or did not get in time. */
 function clientErrorStatus(code: string | undefined): number {
@@ -111,8 +115,10 @@ export class NodeEngine implements Engine {
       else c.whenAnswered(go);
     });
     // A reverse proxy opens no tunnels to arbitrary hosts.
-    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-      endSocketWithError(socket, 405, '', { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' });
+    this.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      // HTTP/2 hands CONNECT over as a request and its response (no raw socket to write to).
+      if (req.httpVersionMajor === 2) return refuseH2Connect(socket as unknown as ServerResponse, ALLOWED_METHODS);
+      endSocketWithError(socket, 405, '', { allow: ALLOWED_METHODS });
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       // Malformed requests get a 4xx on their own connection; everyone else is unaffected.
