@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 // How the balancer verifies `https://` servers (Traefik's serversTransport, nginx's proxy_ssl_*):
@@ -50,7 +51,8 @@ export const upstreamTlsSchema = z
       .meta({ description: 'PEM file of the CA certificates https servers are verified against, instead of the system CAs (nginx proxy_ssl_trusted_certificate, Traefik rootCAs)' }),
     servername: z
       .string({ error: 'is not a string (a host name)' })
-      .regex(/^[A-Za-z0-9_*](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/, { message: 'is not a host name like "api.internal"' })
+      .regex(/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/, { message: 'is not a host name like "api.internal"' })
+      .refine((s) => isIP(s) === 0, { message: 'is an IP address; SNI carries names only (leave servername out and an IP address in a server address is checked against the certificate\'s IP entries)' })
       .optional()
       .meta({ description: 'Name sent in SNI and checked against the server certificate, instead of each address\'s host (nginx proxy_ssl_name, Traefik serverName)' }),
     insecureSkipVerify: z

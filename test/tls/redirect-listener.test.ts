@@ -141,3 +141,18 @@ test('limits: too many header lines 431, a slow head 408, like the main listener
     await r.close();
   }
 });
+
+test('a bad redirectHttp address is a config error naming the field; a taken port stops the start with a clear line', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { CLI, writeConfig } = await import('../helpers/cluster.js');
+  const file = writeConfig({ redirectHttp: 'port80', servers: [{ addr: 'http://127.0.0.1:9' }] });
+  const r = spawnSync(process.execPath, [CLI, 'validate', file], { encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /redirectHttp: "port80" is not a listen address like ":8000"/);
+  const taken = await startRedirectListener({ addr: '127.0.0.1:0', httpsPort: 443, log, limits: LIMITS });
+  try {
+    await assert.rejects(startBalancer({ redirectHttp: `127.0.0.1:${taken.address.port}`, healthCheck: { enabled: false }, servers: [{ addr: 'http://127.0.0.1:9' }] }), /cannot listen on redirectHttp 127\.0\.0\.1:\d+: address in use/);
+  } finally {
+    await taken.close();
+  }
+});

@@ -10,6 +10,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { adminUrl, CLI, get, startBalancer, writeConfig, type BalancerProcess } from '../../helpers/cluster.js';
 import { makeTestPki, type CertFiles, type TestPki } from '../../helpers/backend-certs.js';
 import { waitFor } from '../../helpers/wait.js';
+import { Dnsmasq } from '../../helpers/dnsmasq.js';
 
 let pki: TestPki;
 let signed: CertFiles; // localhost + 127.0.0.1, signed by the test CA
@@ -261,5 +262,31 @@ test('an https:// address whose server speaks plain HTTP: 502 "TLS handshake fai
     await p.stop();
     plain.closeAllConnections();
     plain.close();
+  }
+});
+
+test('DNS-discovered https servers are verified the same way (servername for certificates issued to a name)', async () => {
+  const be = await httpsBackend(named);
+  const port = Number(new URL(be.url).port);
+  const dns = await Dnsmasq.start({ 'api.service.test': ['127.0.0.1'] });
+  const entry = { dns: 'api.service.test', port, scheme: 'https' };
+  const discovery = { resolvers: [dns.resolver], refresh: 1 };
+  const unverified = await startBalancer({ healthCheck: NO_CHECKS, retries: { attempts: 1 }, servers: [entry], discovery, upstreamTls: { ca: pki.caFile } });
+  try {
+    await waitFor(async () => (await get(`${unverified.url}/`)).status !== 503, 'the discovered server in rotation');
+    const r = await get(`${unverified.url}/`);
+    assert.equal(r.status, 502);
+    assert.match(r.body, /certificate verify failed: Hostname\/IP does not match/);
+  } finally {
+    await unverified.stop();
+  }
+  const b = await startBalancer({ healthCheck: NO_CHECKS, servers: [entry], discovery, upstreamTls: { ca: pki.caFile, servername: 'backend.test' } });
+  try {
+    await waitFor(async () => (await get(`${b.url}/`)).status === 200, 'served by the discovered server over verified TLS');
+    assert.ok(be.sni.includes('backend.test'));
+  } finally {
+    await b.stop();
+    await dns.stop();
+    await be.close();
   }
 });
