@@ -25,6 +25,7 @@ import type { ControlPlane, Engine } from '../engines/engine.js';
 import type { Logger } from '../util/logger.js';
 import { runWorker } from '../workers/worker.js';
 import { isWorkerProcess, keepWorkerCount, logWorkers, workerPool } from '../workers/start.js';
+import { AcmeRuntime } from '../tls/acme/runtime.js';
 
 /** Options of `balancer start` (the default command). */
 export interface StartOptions {
@@ -153,12 +154,18 @@ export async function startCommand(opts: StartOptions): Promise<void> {
       },
     });
   }
+  // ACME (tls.acme): certificates into the HTTPS listener, challenges to the redirect listener (src/tls/acme/runtime.ts).
+  const tlsListener = balancer.tls;
+  const acme =
+    config.acme === undefined || tlsListener === undefined
+      ? undefined
+      : new AcmeRuntime({ config: config.acme, file: config.file, terminator: tlsListener, log, events: cluster.events, counts: () => serverCounts(cluster) });
   // The plain-HTTP listener that redirects to HTTPS on the main listener's port; its address needs a restart.
   let redirect: RedirectListener | undefined;
   if (config.redirectHttp !== undefined) {
     const startedWith = config.redirectHttp;
     try {
-      redirect = await startRedirectListener({ addr: startedWith.addr, httpsPort: bound.port, log, limits: redirectLimits(config) });
+      redirect = await startRedirectListener({ addr: startedWith.addr, httpsPort: bound.port, log, limits: redirectLimits(config), challenges: acme?.challenges });
     } catch (e) {
       await Promise.all([balancer.close(0), admin?.close()]);
       await cluster.stop(0);
@@ -174,6 +181,17 @@ export async function startCommand(opts: StartOptions): Promise<void> {
         return { kept: redirectNeedsRestart(startedWith, next.redirectHttp) ? [`redirectHttp (still ${startedWith.addr})`] : [] };
       },
     });
+  }
+  if (acme !== undefined) {
+    try {
+      acme.start();
+    } catch (e) {
+      await Promise.all([balancer.close(0), admin?.close(), redirect?.close()]);
+      await cluster.stop(0);
+      await Promise.all(testServers.map((t) => t.close()));
+      fail(e);
+    }
+    cluster.attach(acme);
   }
   const removePidFile = opts.pidFile !== undefined ? writePidFile(opts.pidFile) : () => undefined;
   const attached = attachedToTerminal();
@@ -206,6 +224,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     watcher?.close();
     void admin?.close();
     void redirect?.close();
+    void acme?.stop();
     const graceMs = config.timeouts.shutdownMs;
     void balancer
       .close()
@@ -230,4 +249,10 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   // A half-written file fails validation and changes nothing; the write that completes it reloads.
   const watcher = opts.watch ? watchConfigFile(config.file, () => reload('config file changed')) : undefined;
   if (watcher !== undefined) log.info({ file: config.file }, `watching ${config.file}: changes are reloaded`);
+}
+
+// Servers in rotation and configured, for certificate notifications (which carry them like every event).
+function serverCounts(cluster: Cluster): { healthy: number; total: number } {
+  const servers = cluster.servers();
+  return { healthy: servers.filter((v) => v.state === 'up').length, total: servers.length };
 }

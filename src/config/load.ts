@@ -14,6 +14,7 @@ import { formatNotificationIssue, resolveNotifications, type NotifierConfig } fr
 import { parseListenAddress, type ListenAddress } from './listen.js';
 import { adminSchema, resolveAdmin, type AdminConfig } from './admin.js';
 import { accessLogSchema, resolveAccessLog, type AccessLogConfig } from './access-log.js';
+import { acmeProblems, acmeSchema, resolveAcme, type AcmeConfig } from './acme.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { rateObject, resolveLimits, type Limits } from './limits.js';
 import { resolveEngine, type EngineName } from './engine.js';
@@ -73,6 +74,8 @@ export interface Config {
   readonly accessLog?: AccessLogConfig;
   /** The proxy engine (absent: "node"). */
   readonly engine?: EngineName;
+  /** Automatic certificates; undefined (or absent) when off. */
+  readonly acme?: AcmeConfig;
   /** HTTPS on the listener, certificates read and checked; undefined (or absent) when off. */
   readonly tls?: TlsSettings;
   /** How https:// servers are verified (absent: system CAs, as DEFAULT_UPSTREAM_TLS). */
@@ -126,6 +129,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     'healthCheck.passive': healthCheckSchema.shape.passive.unwrap() as unknown as z.ZodObject,
     admin: adminSchema.unwrap(),
     accessLog: accessLogSchema.unwrap(),
+    'tls.acme': acmeSchema.unwrap(),
     upstreamTls: upstreamTlsSchema.unwrap(),
     retries: configSchema.shape.retries.unwrap(),
     limits: configSchema.shape.limits.unwrap(),
@@ -215,12 +219,21 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     admin: resolveAdmin(file.admin),
     accessLog: resolveAccessLog(file.accessLog),
     engine: resolveEngine(file.engine),
+    acme: resolveAcmeOrThrow(file, path),
     tls: resolveTlsOrThrow(file.tls, path),
     upstreamTls,
     redirectHttp: resolveRedirectHttp(file.redirectHttp),
     workers: resolveWorkers(file.workers),
     ...(file.mode === 'tcp' ? { tcp: resolveTcp(file) } : {}),
   };
+}
+
+// ACME settings that cannot work (no HTTP listener for HTTP-01, an unreadable `ca`) are config errors.
+function resolveAcmeOrThrow(file: ConfigFile, path: string): AcmeConfig | undefined {
+  const acme = resolveAcme(file.tls?.acme);
+  const problems = acme === undefined ? [] : acmeProblems(acme, file.redirectHttp !== undefined);
+  if (problems.length > 0) throw new ConfigError('E_CONFIG_INVALID', problems.map((p) => `${path}: ${p}`));
+  return acme;
 }
 
 // A certificate that cannot be served is a config error naming the file, the field and the problem.

@@ -171,6 +171,10 @@ export const configSchema = z
     if (c.engine === 'fast' && c.tls !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['engine'], input: c.engine, message: 'has no TLS yet: "tls" (HTTPS) needs "engine": "node"' });
     }
+    // The ACME runtime feeds certificates into this process's listener; workers would never get them.
+    if (c.tls?.acme !== undefined && c.workers !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['workers'], input: c.workers, message: 'is more than one process: automatic certificates ("tls.acme") need "workers": 1 for now' });
+    }
     // Redirecting to HTTPS on a listener that speaks plain HTTP would send every client to a dead end.
     if (c.redirectHttp !== undefined && c.tls === undefined) {
       ctx.addIssue({ code: 'custom', path: ['redirectHttp'], input: c.redirectHttp, message: 'redirects to HTTPS, but the listener has no "tls": add "tls" or remove "redirectHttp"' });

@@ -2,6 +2,7 @@ import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import { CertificateError, CertificateSet, type ContextOptions } from '../tls/certificates.js';
 import { wholeNumberField } from './fields.js';
+import { acmeSchema } from './acme.js';
 
 // `"tls"` on the listener: HTTPS and HTTP/2 to clients. Defaults follow Mozilla's "intermediate"
 // server-side TLS recommendation (TLS 1.2 and 1.3, AEAD ciphers with forward secrecy), as Caddy
@@ -76,14 +77,16 @@ export const tlsFields = {
     .default(MOZILLA_INTERMEDIATE_CIPHERS)
     .meta({ description: "OpenSSL cipher list (default: Mozilla's intermediate list)" }),
   http2: http2Schema.prefault({}),
+  acme: acmeSchema,
 };
 
 /**
  * Whether a `tls` object has what it needs to serve; a phrase saying what is missing otherwise.
  * Areas that bring certificates of their own (ACME) extend this check.
  */
-export function missingCertificates(tls: { readonly certificates?: readonly unknown[] | undefined }): string | undefined {
-  return tls.certificates === undefined || tls.certificates.length === 0 ? 'has no certificates (give "certificates": [{ "cert": "fullchain.pem", "key": "key.pem" }])' : undefined;
+export function missingCertificates(tls: { readonly certificates?: readonly unknown[] | undefined; readonly acme?: unknown }): string | undefined {
+  if (tls.acme !== undefined) return undefined; // ACME brings them
+  return tls.certificates === undefined || tls.certificates.length === 0 ? 'has no certificates (give "certificates": [{ "cert": "fullchain.pem", "key": "key.pem" }], or "acme")' : undefined;
 }
 
 /** `"tls": { "certificates": [...], "minVersion", "ciphers", "http2" }`: HTTPS on the listener. */

@@ -48,6 +48,12 @@ export function formatMessage(n: Notification, balancer: BalancerInfo): string {
       case 'recovered':
         text = `✅ ${balancer.name} recovered: server ${server} is UP${why}${counts}`;
         break;
+      case 'certificate-failing':
+        text = `🔐 ${balancer.name}: certificate renewal for ${e.server.name} is failing${why}`;
+        break;
+      case 'certificate-expiring':
+        text = `⏳ ${balancer.name}: certificate for ${e.server.name} is close to expiry${why}`;
+        break;
     }
     if (f?.state === 'started') {
       text += ` — flapping (${f.changes} changes in ${formatDuration(f.spanMs)}): further messages about this server are held until it is stable for ${formatDuration(f.windowMs)}`;

@@ -25,6 +25,8 @@ export interface WebhookBody {
     readonly seconds: number;
     readonly windowSeconds: number;
   } | null;
+  /** Certificate events only (absent otherwise): the domain, the served certificate's end (ISO 8601, null when none) and failures in a row. */
+  readonly certificate?: { readonly domain: string; readonly notAfter: string | null; readonly failures: number };
 }
 
 /** Builds the webhook body of a notification. */
@@ -46,5 +48,14 @@ export function webhookBody(n: Notification, balancer: BalancerInfo): WebhookBod
       f === undefined
         ? null
         : { state: f.state, changes: f.changes, seconds: Math.round(f.spanMs / 1000), windowSeconds: Math.round(f.windowMs / 1000) },
+    ...(e.certificate === undefined
+      ? {}
+      : {
+          certificate: {
+            domain: e.certificate.domain,
+            notAfter: e.certificate.notAfter === null ? null : new Date(e.certificate.notAfter).toISOString(),
+            failures: e.certificate.failures,
+          },
+        }),
   };
 }

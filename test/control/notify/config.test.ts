@@ -47,7 +47,7 @@ describe('notifications config', () => {
       url: 'https://hooks.example.com/x',
       secret: undefined,
       headers: {},
-      events: ['server-down', 'server-up', 'all-down', 'recovered'],
+      events: ['server-down', 'server-up', 'all-down', 'recovered', 'certificate-failing', 'certificate-expiring'],
       timeoutMs: 5000,
       retries: 3,
       retryDelayMs: 1000,
@@ -146,12 +146,12 @@ describe('notifications config', () => {
       { type: 'webhook', url: 'http://h/', events: [] },
     ]);
     assert.deepEqual(p, [
-      'notifications[0].events[0]: "down" is not an event type (allowed: server-down, server-up, all-down, recovered)',
+      'notifications[0].events[0]: "down" is not an event type (allowed: server-down, server-up, all-down, recovered, certificate-failing, certificate-expiring)',
       'notifications[1].headers.Content-Type: "text/plain" is not allowed: the notifier sets "Content-Type" itself',
       'notifications[2].timeout: -1 is not a number of seconds above 0 and at most 300 (Time for one delivery attempt)',
       'notifications[2].retries: 1.5 is not a whole number from 0 to 20 (Retries after a failed attempt)',
       'notifications[2].queueSize: 0 is not a whole number from 1 to 10000 (Messages held while the receiver is slow or down; beyond it the oldest are dropped)',
-      'notifications[3].events: is empty; list at least one of server-down, server-up, all-down, recovered, or leave "events" out for all',
+      'notifications[3].events: is empty; list at least one of server-down, server-up, all-down, recovered, certificate-failing, certificate-expiring, or leave "events" out for all',
     ]);
     // Checked once every entry is valid on its own.
     assert.deepEqual(problems([{ type: 'webhook', url: 'http://h/', name: 'a' }, { type: 'telegram', botToken: '1:a', chatId: 1, name: 'a' }]), [
