@@ -1,6 +1,7 @@
 // The admin listener: a small JSON API over node:http, off unless configured. It reads and calls
 // the control plane through AdminControl only; who may call it is decided by guard.ts.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { CertificateInfo } from '../tls/certificates.js';
 import type { AddressInfo } from 'node:net';
 import { formatHostPort, parseListenAddress } from '../config/listen.js';
 import { BalancerError, type AdminErrorCode } from '../util/errors.js';
@@ -40,6 +41,8 @@ export interface AdminServerOptions {
   readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number };
   /** Served at GET /metrics (Prometheus text format), under the same guard as /api/; absent: 404. */
   readonly metrics?: { readonly contentType: string; metrics(): Promise<string> } | undefined;
+  /** Served at GET /api/certificates (the TLS listener's certificates); absent: 404. */
+  readonly certificates?: (() => readonly CertificateInfo[]) | undefined;
 }
 
 /** A running admin listener. */
@@ -148,9 +151,15 @@ function decodeName(segment: string): string {
 }
 
 /** Routes one request that passed the guard (or needs none). */
-async function route(req: IncomingMessage, res: ServerResponse, path: string, control: AdminControl, streams?: EventStreams): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, path: string, control: AdminControl, streams?: EventStreams, certificates?: () => readonly CertificateInfo[]): Promise<void> {
   const method = req.method ?? 'GET';
   const read = method === 'GET' || method === 'HEAD';
+
+  if (path === '/api/certificates' && certificates !== undefined) {
+    if (!read) throw methodNotAllowed(method, 'GET, HEAD');
+    send(res, 200, { certificates: certificates() });
+    return;
+  }
 
   if (path === '/api/events' && streams !== undefined) {
     if (method !== 'GET') throw methodNotAllowed(method, 'GET');
@@ -290,7 +299,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         res.setHeader('connection', 'close');
         return refuse(req, res, refusal, path, remote);
       }
-      route(req, res, path, control, streams).catch((e: unknown) => {
+      route(req, res, path, control, streams, opts.certificates).catch((e: unknown) => {
         if (res.headersSent) {
           res.destroy();
           return;

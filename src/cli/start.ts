@@ -10,6 +10,7 @@ import type { UpstreamSource } from '../control/sources/source.js';
 import { watchConfigFile } from '../control/watch.js';
 import { DEFAULT_CLOSE_DEADLINE_MS } from '../control/notify/notifier.js';
 import { NodeEngine } from '../engines/node/node-engine.js';
+import { registerTlsMetrics } from '../tls/metrics.js';
 import { countOf } from '../util/log-throttle.js';
 import { createLogger } from '../util/logger.js';
 import { EXIT_BAD_INPUT, fail, usageError } from './exit.js';
@@ -118,7 +119,9 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   let admin: AdminServer | undefined;
   if (config.admin !== undefined) {
     try {
-      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log, events: cluster, metrics: cluster.metrics });
+      const tls = balancer.tls;
+      if (tls !== undefined && cluster.metrics !== undefined) registerTlsMetrics(cluster.metrics.registry, tls);
+      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log, events: cluster, metrics: cluster.metrics, certificates: tls && (() => tls.list()) });
     } catch (e) {
       await balancer.close(0);
       await cluster.stop(0);
@@ -172,6 +175,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     config.file === FLAGS_LABEL
       ? ''
       : `; reload the config with ${attached ? '' : 'SIGHUP, '}kill -USR2 ${process.pid}${opts.pidFile !== undefined ? ` or balancer reload --pid-file ${opts.pidFile}` : ''}`;
+  if (balancer.tls !== undefined) log.info({ certificates: balancer.tls.list().map((c) => ({ names: c.names, notAfter: c.notAfter, source: c.source })) }, balancer.tls.describe());
   log.info({ pid: process.pid, attached }, `pid ${process.pid}: ${attached ? 'Ctrl-C or closing the terminal stops' : 'SIGTERM stops'}${reloadHow}`);
   if (testServers.length > 0) log.info(`try: curl ${balancer.url()}/   (run it a few times: each answer names its server)`);
 

@@ -17,7 +17,8 @@ import { accessLogSchema, resolveAccessLog, type AccessLogConfig } from './acces
 import { configSchema, type ConfigFile } from './schema.js';
 import { rateObject, resolveLimits, type Limits } from './limits.js';
 import { resolveUpstreamTls, upstreamTlsSchema, upstreamTlsWarning, type UpstreamTls } from './upstream-tls.js';
-import { resolveRedirectHttp, type RedirectHttpConfig } from './redirect-http.js';
+import { redirectHttpWarning, resolveRedirectHttp, type RedirectHttpConfig } from './redirect-http.js';
+import { CertificateError, resolveTls, tlsSchema, type TlsSettings } from './tls.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -70,6 +71,8 @@ export interface Config {
   readonly upstreamTls?: UpstreamTls;
   /** The plain-HTTP listener that redirects to HTTPS; undefined when off. */
   readonly redirectHttp?: RedirectHttpConfig;
+  /** HTTPS on the listener, certificates read and checked; undefined (or absent) when off. */
+  readonly tls?: TlsSettings;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -118,6 +121,9 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     limits: configSchema.shape.limits.unwrap(),
     'limits.minRequestBodyRate': rateObject,
     'limits.minResponseRate': rateObject,
+    tls: tlsSchema.unwrap(),
+    'tls.http2': tlsSchema.unwrap().shape.http2.unwrap(),
+    'tls.certificates': tlsSchema.unwrap().shape.certificates.unwrap().element,
   };
   const key = path.filter((p) => typeof p === 'string').join('.');
   const shape = shapes[key];
@@ -200,7 +206,18 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     accessLog: resolveAccessLog(file.accessLog),
     upstreamTls,
     redirectHttp: resolveRedirectHttp(file.redirectHttp),
+    tls: resolveTlsOrThrow(file.tls, path),
   };
+}
+
+// A certificate that cannot be served is a config error naming the file, the field and the problem.
+function resolveTlsOrThrow(file: ConfigFile['tls'], path: string): TlsSettings | undefined {
+  try {
+    return resolveTls(file);
+  } catch (e) {
+    if (e instanceof CertificateError) throw new ConfigError('E_CONFIG_INVALID', e.problems.map((p) => `${path}: ${p.field}: ${p.message}`));
+    throw e;
+  }
 }
 
 /**
@@ -219,6 +236,8 @@ export function configWarnings(config: Config): string[] {
   warnings.push(...discoveryWarnings(config.file, config.dnsServers));
   const insecure = config.upstreamTls && upstreamTlsWarning(config.file, config.upstreamTls);
   if (insecure) warnings.push(insecure);
+  const redirect = redirectHttpWarning(config.file, config.redirectHttp, config.tls !== undefined, config.addr);
+  if (redirect) warnings.push(redirect);
   return warnings;
 }
 

@@ -37,3 +37,9 @@ export function resolveRedirectHttp(addr: string | undefined): RedirectHttpConfi
 export function redirectNeedsRestart(a: RedirectHttpConfig | undefined, b: RedirectHttpConfig | undefined): boolean {
   return a?.addr !== b?.addr;
 }
+
+/** The warning for a redirect listener beside a main listener without `tls` (it redirects to a port that speaks plain HTTP), or undefined. */
+export function redirectHttpWarning(file: string, redirect: RedirectHttpConfig | undefined, hasTls: boolean, addr: string): string | undefined {
+  if (redirect === undefined || hasTls) return undefined;
+  return `${file}: redirectHttp: is set but "tls" is not: requests to ${redirect.addr} are redirected to https on ${addr}, which serves plain HTTP; set "tls" (see the README's HTTPS part)`;
+}

@@ -13,6 +13,7 @@ import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
 import { limitsSchema } from './limits.js';
 import { upstreamTlsSchema } from './upstream-tls.js';
 import { redirectHttpSchema } from './redirect-http.js';
+import { tlsSchema } from './tls.js';
 import { isHttpUrl, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
@@ -155,6 +156,7 @@ export const configSchema = z
       )
       .meta({ description: 'Backend servers, at least one entry: an address ("addr"), or a DNS name ("dns" + "port", or "srv") whose servers are discovered' }),
     discovery: discoverySchema,
+    tls: tlsSchema,
   })
   .meta({ title: 'Balancer config', description: 'Config file of the balancer HTTP load balancer' });
 

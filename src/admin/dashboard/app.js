@@ -525,6 +525,27 @@ setInterval(() => {
   for (const s of servers.values()) if (s.view) paint(s);
 }, 5000);
 
+// Days until the soonest certificate expiry (HTTPS listeners only: the endpoint is 404 otherwise).
+// Plain fetch with the token, so a missing token never opens a second prompt.
+async function certificates() {
+  try {
+    const t = token();
+    const res = await fetch('/api/certificates', { headers: t ? { authorization: `Bearer ${t}` } : {}, cache: 'no-store' });
+    if (!res.ok) return;
+    const { certificates: list } = await res.json();
+    if (!list.length) return;
+    const soonest = list.reduce((a, c) => (c.daysLeft < a.daysLeft ? c : a));
+    $('cert-days').textContent = `${soonest.daysLeft} d`;
+    $('cert-box').title = list.map((c) => `${c.names.join(', ')}: ${c.daysLeft} days (until ${c.notAfter}), issuer ${c.issuer}`).join('\n');
+    $('cert-box').classList.toggle('warn', soonest.daysLeft < 14);
+    $('cert-box').hidden = false;
+  } catch {
+    // not shown
+  }
+}
+void certificates();
+setInterval(certificates, 60_000);
+
 (async () => {
   const streamed = await stream();
   if (streamed === false) await poll();

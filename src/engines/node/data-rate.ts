@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { MinRate } from '../../config/limits.js';
 import type { Logger } from '../../util/logger.js';
@@ -20,6 +21,16 @@ function delivered(socket: Socket): number {
   const s = socket as Socket & WriteCounters;
   if (typeof s._bytesDispatched === 'number') return s._bytesDispatched - (s._handle?.writeQueueSize ?? 0);
   return socket.bytesWritten - socket.writableLength;
+}
+
+/** An HTTP/2 response's stream is backpressured (node 22's compat response has no writableNeedDrain of its own). */
+function streamNeedsDrain(res: ServerResponse): boolean {
+  return (res as ServerResponse & { stream?: { writableNeedDrain?: boolean } }).stream?.writableNeedDrain === true;
+}
+
+/** Response bytes of an HTTP/2 request that left its stream's buffer (on their way to the client). */
+function streamDelivered(c: ClientConnection): number {
+  return (c.exchange?.bodyBytes ?? 0) - (c.res?.writableLength ?? 0);
 }
 
 /**
@@ -69,18 +80,20 @@ export class DataRateSweep {
         }
       }
       if (response === undefined || socket.destroyed) continue;
-      if (!socket.writableNeedDrain) {
+      // HTTP/2: a client that stops reading closes its stream's window, not the connection's socket.
+      const h2 = req.httpVersionMajor === 2;
+      if (!(h2 ? streamNeedsDrain(res) : socket.writableNeedDrain)) {
         c.stallAt = 0;
         continue;
       }
       if (c.stallAt === 0) {
         c.stallAt = now;
-        c.deliveredAtStall = delivered(socket);
+        c.deliveredAtStall = h2 ? streamDelivered(c) : delivered(socket);
         continue;
       }
       const stalled = now - c.stallAt;
       if (stalled <= response.graceMs) continue;
-      const rate = (delivered(socket) - c.deliveredAtStall) / (stalled / 1000);
+      const rate = ((h2 ? streamDelivered(c) : delivered(socket)) - c.deliveredAtStall) / (stalled / 1000);
       if (rate < response.bytesPerSecond) this.cut(c, 'response', rate, response);
     }
   };
@@ -96,7 +109,8 @@ export class DataRateSweep {
       `${what} too slow: client ${client} at ${shown} B/s (minimum ${min.bytesPerSecond} B/s after ${min.graceMs / 1000} s); connection closed` +
         (count > 1 ? ` (${count} such cuts in the last ${seconds} s)` : ''),
     ]);
-    if (what === 'request body' && res !== undefined && !res.headersSent && socket.writable) {
+    // On HTTP/2 `socket` stands for the request's stream: destroying it resets that stream alone.
+    if (what === 'request body' && res !== undefined && !res.headersSent && socket.writable && req?.httpVersionMajor !== 2) {
       // Kestrel answers a too-slow upload 408; the connection closes either way, which cancels
       // the upstream request (the exchange sees its client go).
       c.answeredOnSocket = 408;

@@ -109,7 +109,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.res.destroyed) return;
     const length = headers['content-length'];
     this.remaining = typeof length === 'string' && this.req.method !== 'HEAD' ? Number(length) : -1;
-    this.res.writeHead(statusCode, statusMessage, stripResponseHeaders(headers));
+    // HTTP/2 has no reason phrase (node warns when given one).
+    this.res.writeHead(statusCode, this.req.httpVersionMajor === 2 ? undefined : statusMessage, stripResponseHeaders(headers));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

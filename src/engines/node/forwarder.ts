@@ -19,6 +19,7 @@ import { climbsAboveRoot, joinPath, pathPrefix, splitAbsoluteForm } from './upst
 import { tunnelUpgrade } from './websocket.js';
 import { DEFAULT_UPSTREAM_TLS } from '../../config/upstream-tls.js';
 import { sameUpstreamTls, upstreamTlsOptions } from './upstream-tls.js';
+import { authorityOf, h2HasBody, protoOf } from './tls-request.js';
 
 // Absolute-form request targets (RFC 9112 §3.2.2), which a server must accept.
 const ABSOLUTE_FORM = /^https?:\/\//i;
@@ -130,7 +131,7 @@ export class Forwarder implements ExchangeOwner {
   handle(req: IncomingMessage, res: ServerResponse, slot?: ExchangeSlot): void {
     const te = req.headers['transfer-encoding'];
     const cl = req.headers['content-length'];
-    if (te === undefined && (cl === undefined || cl === '0')) {
+    if (te === undefined && (cl === undefined || cl === '0') && (cl !== undefined || !h2HasBody(req))) {
       this.forward(req, res, null, true, slot);
       return;
     }
@@ -176,7 +177,7 @@ export class Forwarder implements ExchangeOwner {
     const options: Dispatcher.DispatchOptions = {
       path: this.upstreamPath(u, originForm),
       method: req.method ?? 'GET',
-      headers: upstreamHeaders(req, { peer, trusted, proto: 'http', port: req.socket.localPort ?? 0, host: absolute?.authority }),
+      headers: upstreamHeaders(req, { peer, trusted, proto: protoOf(req.socket), port: req.socket.localPort ?? 0, host: absolute?.authority ?? authorityOf(req) }),
       body,
       // Only ever true: an explicit false would also keep undici from closing after a HEAD.
       reset: this.strays.noReuse(u) ? true : undefined,
@@ -300,7 +301,7 @@ export class Forwarder implements ExchangeOwner {
     const { connectMs, idleMs } = this.config.timeouts;
     const port = req.socket.localPort ?? 0;
     const tls = upstreamTlsOptions(this.config.upstreamTls ?? DEFAULT_UPSTREAM_TLS, u.url);
-    const opts = { peer, trusted, port, proto: 'http', path, host: absolute?.authority, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs, tls };
+    const opts = { peer, trusted, port, proto: protoOf(req.socket), path, host: absolute?.authority, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs, tls };
     tunnelUpgrade(req, socket, head, u, opts, (failure) => {
       // A tunnel that ends without failure counts as a success; its duration is the session's.
       this.cluster.attemptEnded(u, performance.now() - started, failure === undefined ? { status: 0 } : { failure, status: 0 });

@@ -81,9 +81,14 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo): string
   let xff: string | undefined;
   // Which of X-Forwarded-Proto/-Host/-Port a trusted proxy sent (bits 1, 2, 4).
   let kept = 0;
+  // HTTP/2 clients may split Cookie into several fields; HTTP/1.1 servers get one (RFC 9113 §8.2.3).
+  const h2 = req.httpVersionMajor === 2;
+  let cookie: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
+    // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are not headers upstream.
+    if (name.charCodeAt(0) === 58) continue;
     const lower = name.toLowerCase();
     if (info.keepUpgrade && (lower === 'connection' || lower === 'upgrade')) {
       out.push(name, value);
@@ -91,6 +96,10 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo): string
     }
     if (HOP_BY_HOP.has(lower) || lower === 'proxy' || (named !== undefined && named.has(lower))) continue;
     if (lower === 'host' && info.host !== undefined) continue;
+    if (h2 && lower === 'cookie') {
+      cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+      continue;
+    }
     if (isForwardedHeader(lower)) {
       if (!info.trusted) continue;
       if (lower === 'x-forwarded-for') {
@@ -102,6 +111,7 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo): string
     }
     out.push(name, value);
   }
+  if (cookie !== undefined) out.push('cookie', cookie);
   if (info.host !== undefined) out.push('host', info.host);
   out.push('x-forwarded-for', xff === undefined ? info.peer : `${xff}, ${info.peer}`);
   if ((kept & 1) === 0) out.push('x-forwarded-proto', info.proto);

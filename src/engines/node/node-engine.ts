@@ -17,6 +17,11 @@ import { Forwarder } from './forwarder.js';
 import { ThrottledLog } from '../../util/log-throttle.js';
 import { ClientConnection } from './pipeline.js';
 import { checkRequestHead } from './request-head.js';
+import { TlsTerminator } from '../../tls/terminator.js';
+import { refuseH2Connect } from './tls-request.js';
+
+// The Allow header of a 405 answer to CONNECT.
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
 /** The status for a request node:http could not parse or did not get in time. */
 function clientErrorStatus(code: string | undefined): number {
@@ -54,6 +59,8 @@ export class NodeEngine implements Engine {
   private closing: Promise<void> | undefined;
   // Undefined when off: then a request's end costs one check.
   private accessLog: AccessLog | undefined;
+  /** HTTPS on the listener (certificates, HTTP/2); undefined when the config has no `tls`. */
+  readonly tls: TlsTerminator | undefined;
 
   /** Builds the engine over `cluster` (does not listen yet). */
   constructor(
@@ -69,18 +76,18 @@ export class NodeEngine implements Engine {
     // A path that cannot be opened is a config error (exit 2), as in nginx.
     this.accessLog = config.accessLog === undefined ? undefined : new AccessLog(config.accessLog, config.trustedProxies, log, config.file);
     const headMs = config.timeouts.requestHeadMs;
-    this.server = createServer(
-      {
-        keepAliveTimeout: 5000,
-        // No deadline for a whole request (uploads may be long; data rates cover them), but one for
-        // its head: node checks it every connectionsCheckingInterval, so check often enough that
-        // timeouts.requestHead holds to about a second (node's default looks every 30 s).
-        requestTimeout: 0,
-        headersTimeout: headMs,
-        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headMs / 4))),
-      },
-      this.onRequest,
-    );
+    const http1 = {
+      keepAliveTimeout: 5000,
+      // No deadline for a whole request (uploads may be long; data rates cover them), but one for
+      // its head: node checks it every connectionsCheckingInterval, so check often enough that
+      // timeouts.requestHead holds to about a second (node's default looks every 30 s).
+      requestTimeout: 0,
+      headersTimeout: headMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headMs / 4))),
+    };
+    // With `tls`: HTTP/2 and HTTP/1.1 over TLS (src/tls/terminator.ts), the same events and requests.
+    this.tls = config.tls === undefined ? undefined : new TlsTerminator(config.tls, log);
+    this.server = this.tls === undefined ? createServer(http1, this.onRequest) : this.tls.createServer(http1, config.limits.maxHeaders, this.onRequest);
     // Keep one header line more than allowed, so a request over the limit can be told and refused.
     this.maxHeaders = config.limits.maxHeaders;
     this.server.maxHeadersCount = this.maxHeaders + 1;
@@ -93,6 +100,7 @@ export class NodeEngine implements Engine {
     this.rates = new DataRateSweep(this.busy, () => ({ body: this.config.limits.minRequestBodyRate, response: this.config.limits.minResponseRate }), log);
     this.server.timeout = config.timeouts.idleMs;
     this.server.on('timeout', (socket: Socket) => {
+      if (this.tls?.timedOut(socket) === true) return; // an HTTP/2 session
       if (!this.awaitingUpstream.has(socket)) socket.destroy();
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -107,8 +115,10 @@ export class NodeEngine implements Engine {
       else c.whenAnswered(go);
     });
     // A reverse proxy opens no tunnels to arbitrary hosts.
-    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-      endSocketWithError(socket, 405, '', { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' });
+    this.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      // HTTP/2 hands CONNECT over as a request and its response (no raw socket to write to).
+      if (req.httpVersionMajor === 2) return refuseH2Connect(socket as unknown as ServerResponse, ALLOWED_METHODS);
+      endSocketWithError(socket, 405, '', { allow: ALLOWED_METHODS });
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       // Malformed requests get a 4xx on their own connection; everyone else is unaffected.
@@ -206,8 +216,11 @@ export class NodeEngine implements Engine {
     if (config.addr !== old.addr) kept.push(`addr (still ${old.addr})`);
     if (config.timeouts.idleMs !== old.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.timeouts.idleMs / 1000} s)`);
     if (config.limits.maxHeaders !== this.maxHeaders) kept.push(`limits.maxHeaders (still ${this.maxHeaders})`);
+    // HTTPS on or off needs a restart; new certificates and TLS settings swap in for new connections.
+    if ((config.tls === undefined) !== (old.tls === undefined)) kept.push(`tls (still ${old.tls === undefined ? 'off' : 'on'})`);
+    else if (config.tls !== undefined) this.tls?.apply(config.tls);
     const accessLog = this.applyAccessLog(config);
-    this.config = { ...config, addr: old.addr, listen: old.listen, timeouts: { ...config.timeouts, idleMs: old.timeouts.idleMs }, accessLog };
+    this.config = { ...config, addr: old.addr, listen: old.listen, timeouts: { ...config.timeouts, idleMs: old.timeouts.idleMs }, accessLog, tls: (config.tls === undefined) === (old.tls === undefined) ? config.tls : old.tls };
     this.forwarder.apply(config);
     // These limits are read per connection or request, so a reload puts them in force for new ones.
     this.server.headersTimeout = config.timeouts.requestHeadMs;
@@ -270,7 +283,7 @@ export class NodeEngine implements Engine {
   url(): string {
     const a = this.address();
     const host = a.address === '::' || a.address === '0.0.0.0' ? 'localhost' : a.address;
-    return `http://${formatHostPort(host, a.port)}`;
+    return `${this.tls === undefined ? 'http' : 'https'}://${formatHostPort(host, a.port)}`;
   }
 
   /**

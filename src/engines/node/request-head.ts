@@ -17,17 +17,25 @@ export interface HeadRefusal {
  */
 export function checkRequestHead(req: IncomingMessage, maxHeaders: number): HeadRefusal | undefined {
   const raw = req.rawHeaders;
-  if (raw.length > maxHeaders * 2) return { status: 431, detail: `more than ${maxHeaders} header lines` };
+  // HTTP/2 requests carry pseudo-headers (:method, :path, :scheme, :authority), not counted as lines.
+  const h2 = req.httpVersionMajor === 2;
+  if (raw.length > (h2 ? maxHeaders + 4 : maxHeaders) * 2) return { status: 431, detail: `more than ${maxHeaders} header lines` };
   let hosts = 0;
   let host = '';
+  let authority: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     if (name.length === 4 && name.toLowerCase() === 'host') {
       hosts++;
       host = raw[i + 1] as string;
-    }
+    } else if (h2 && name === ':authority') authority = raw[i + 1] as string;
   }
   if (hosts > 1) return { status: 400, detail: 'more than one Host header' };
+  // HTTP/2: :authority stands for Host (RFC 9113 §8.3.1), and wins over a Host header.
+  if (authority !== undefined) {
+    hosts = 1;
+    host = authority;
+  }
   if (hosts === 0) {
     // HTTP/1.0 has no Host requirement; HTTP/1.1 does (node:http already answers those 400).
     return req.httpVersionMajor === 1 && req.httpVersionMinor === 0 ? undefined : { status: 400, detail: 'no Host header' };
