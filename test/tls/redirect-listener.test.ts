@@ -2,13 +2,15 @@
 // ACME HTTP-01 challenges answered, the main listener's head limits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import pino from 'pino';
 import { rawExchange } from '../helpers/raw-client.js';
 import { startBalancer } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 import { certDir, makeCert } from './certs.js';
+import { request as httpsRequest } from 'node:https';
+import { makeTestPki } from '../helpers/backend-certs.js';
 import { ChallengeTokens, redirectHost, startRedirectListener, type RedirectLimits } from '../../src/tls/redirect-listener.js';
 
 const LIMITS: RedirectLimits = { requestHeadMs: 30_000, idleMs: 60_000, maxHeaders: 100, maxConnections: 1000 };
@@ -37,7 +39,7 @@ test('CLI: redirectHttp answers 308 to https on the main port, path and query un
     assert.equal(statusOf(raw), 308, raw);
     assert.equal(header(raw, 'location'), `https://example.com:${mainPort}/form?q`);
     // Changing the address needs a restart, as admin.addr.
-    const cfg = JSON.parse((await import('node:fs')).readFileSync(b.file, 'utf8')) as Record<string, unknown>;
+    const cfg = JSON.parse(readFileSync(b.file, 'utf8')) as Record<string, unknown>;
     writeFileSync(b.file, JSON.stringify({ ...cfg, redirectHttp: '127.0.0.1:1' }));
     b.proc.kill('SIGUSR2');
     await waitFor(() => b.logs.some((l) => /needs a restart to change: .*redirectHttp \(still 127\.0\.0\.1:0\)/.test(String(l.msg))), 'the reload says redirectHttp needs a restart');
@@ -161,5 +163,38 @@ test('a bad redirectHttp address is a config error naming the field; a taken por
     await assert.rejects(startBalancer({ redirectHttp: `127.0.0.1:${taken.address.port}`, tls: { certificates: [{ cert, key }] }, healthCheck: { enabled: false }, servers: [{ addr: 'http://127.0.0.1:9' }] }), /cannot listen on redirectHttp 127\.0\.0\.1:\d+: address in use/);
   } finally {
     await taken.close();
+  }
+});
+
+test('with tls on the main listener: the redirect leads to HTTPS that serves', async () => {
+  const pki = makeTestPki();
+  const cert = pki.leaf('front', 'DNS:localhost,IP:127.0.0.1');
+  const { startTestServers } = await import('../../src/testservers/server.js');
+  const [backend] = await startTestServers({ count: 1, port: 0 });
+  const b = await startBalancer({
+    tls: { certificates: [{ cert: cert.certFile, key: cert.keyFile }] },
+    redirectHttp: '127.0.0.1:0',
+    healthCheck: { enabled: false },
+    servers: [{ addr: backend!.url }],
+  });
+  try {
+    const url = String(b.logs.find((l) => typeof l.redirectHttp === 'string')?.redirectHttp);
+    const raw = await rawExchange(url, 'GET /hello?x=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    assert.equal(statusOf(raw), 308, raw);
+    const location = String(header(raw, 'location'));
+    assert.equal(location, `https://localhost:${new URL(b.url).port}/hello?x=1`);
+    // Follow it over TLS, trusting the test CA.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(location.replace('localhost', '127.0.0.1'), { ca: readFileSync(pki.caFile), servername: 'localhost', agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 200);
+  } finally {
+    await b.stop();
+    await backend!.close();
   }
 });
