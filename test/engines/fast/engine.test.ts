@@ -234,3 +234,43 @@ describe('fast engine backpressure', () => {
     }
   });
 });
+
+describe('fast engine retries', () => {
+  test('a server that resets: GETs and small PUTs are retried on the other server, a POST is not (502)', async () => {
+    const good = await rawSocketBackend((head, s) => {
+      const body = `good ${head.split(' ')[1] ?? ''}`;
+      s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    });
+    // Reads the request, then resets the connection: the request may have run (kind "reset").
+    const bad = createNetServer((s) => {
+      s.on('data', () => s.resetAndDestroy());
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r));
+    const badUrl = `http://127.0.0.1:${(bad.address() as AddressInfo).port}`;
+    const b = await startBalancer({ engine: 'fast', healthCheck: NO_CHECKS, retries: { attempts: 2, budget: 1, minPerSecond: 100 }, servers: [{ addr: badUrl }, { addr: good.url }] });
+    try {
+      for (let i = 0; i < 6; i++) {
+        const c = await rawClient(b.url);
+        // PUT is idempotent with a small body (kept for replay); GET has none.
+        c.socket.write(i % 2 === 0 ? `GET /g${i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n` : `PUT /p${i} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc`);
+        await waitFor(() => c.closed(), 'answer', 10_000);
+        assert.match(c.text(), new RegExp(`^HTTP/1\\.1 200 [^]*good /${i % 2 === 0 ? 'g' : 'p'}${i}$`));
+      }
+      assert.ok(b.logs.some((l) => /^retrying on \S+ after \S+ failed \(reset\)/.test(String(l.msg))), 'retries logged');
+      // A POST may have run: not retried, 502.
+      let answered = '';
+      for (let i = 0; i < 2 && !/^HTTP\/1\.1 502 /.test(answered); i++) {
+        const p = await rawClient(b.url);
+        p.socket.write('POST /once HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc');
+        await waitFor(() => p.closed(), 'answer', 10_000);
+        answered = p.text();
+      }
+      assert.match(answered, /^HTTP\/1\.1 502 /);
+    } finally {
+      await b.stop();
+      await good.close();
+      await new Promise<void>((r) => bad.close(() => r()));
+    }
+  });
+});
