@@ -3,6 +3,7 @@
 // framing violation (we accept what llhttp rejects for framing) or mismatch (both accept, parse differs).
 // Run: npm run build && node dist/bench/fuzz-parser.js [seed=1] [count=200000]
 import { fuzz } from '../test/engines/fast/http1/fuzz.js';
+import { fuzzResponses } from '../test/engines/fast/http1/fuzz-responses.js';
 
 const seed = Number(process.argv[2] ?? 1);
 const count = Number(process.argv[3] ?? 200_000);
@@ -28,3 +29,14 @@ if (process.env.FUZZ_EXAMPLES) for (const [k, v] of Object.entries(r.examples)) 
 for (const v of r.framingViolations.slice(0, 10)) if (v.input) console.log(`VIOLATION ${v.theirs} [${v.mutations.join(',')}]: ${JSON.stringify(v.input)}`);
 for (const m of r.mismatches.slice(0, 10)) if (m.input) console.log(`MISMATCH ${m.detail} [${m.mutations.join(',')}]: ${JSON.stringify(m.input)}`);
 process.exitCode = r.framingViolations.length + r.mismatches.length > 0 ? 1 : 0;
+
+const rs = fuzzResponses(seed, Math.ceil(count / 4));
+console.log(`responses: seed ${seed}, ${rs.cases} cases`);
+console.log(`  both accept, same parse      ${rs.bothAccept}`);
+console.log(`  both reject                  ${rs.bothReject}`);
+console.log(`  we reject, llhttp accepts    ${Object.values(rs.oursStricter).reduce((a, b) => a + b, 0)} (by our code)`);
+console.log(sorted(rs.oursStricter));
+console.log(`  mismatches (incl. we accept what llhttp rejects) ${rs.mismatches.length}`);
+if (process.env.FUZZ_EXAMPLES) for (const [k, v] of Object.entries(rs.examples)) console.log(`example ${k}: ${JSON.stringify(v)}`);
+for (const m of rs.mismatches.slice(0, 10)) if (m.input) console.log(`MISMATCH ${m.detail} [${m.mutations.join(',')}]: ${JSON.stringify(m.input)}`);
+if (rs.mismatches.length > 0) process.exitCode = 1;

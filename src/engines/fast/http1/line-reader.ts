@@ -5,6 +5,8 @@
 import { CR, latin1, LF } from './tokens.js';
 
 const CRLF2 = Buffer.from('\r\n\r\n');
+// Bytes of input converted to a string without searching for the head's end first.
+const SMALL_READ = 2048;
 
 /** Where the last line found lies: lb[ls..le), le the index of its LF. */
 export class LineReader {
@@ -36,12 +38,18 @@ export class LineReader {
   prime(buf: Buffer, pos: number, maxBytes: number): void {
     this.hsBuf = null;
     if (this.stashLen !== 0) return;
-    const h = buf.indexOf(CRLF2, pos);
-    if (h < 0 || h + 4 - pos > maxBytes) return;
-    this.hs = latin1(buf, pos, h + 4);
+    // A short rest of the input (the usual read: one head, maybe a small body) is converted whole,
+    // which costs less than searching it first; a long one only up to its CRLFCRLF.
+    let end = buf.length;
+    if (end - pos > SMALL_READ) {
+      const h = buf.indexOf(CRLF2, pos);
+      if (h < 0 || h + 4 - pos > maxBytes) return;
+      end = h + 4;
+    }
+    this.hs = latin1(buf, pos, end);
     this.hsBuf = buf;
     this.hsBase = pos;
-    this.hsEnd = h + 4;
+    this.hsEnd = end;
   }
 
   /** Drops the head string (the head is parsed). */
@@ -59,12 +67,15 @@ export class LineReader {
   /** Finds the line that starts at buf[pos] (or continues the stashed one); returns the index after its LF, or -1 when buf ends first (then the partial line is stashed). */
   next(buf: Buffer, pos: number): number {
     if (buf === this.hsBuf && pos >= this.hsBase && pos < this.hsEnd) {
-      // Inside the primed head: its string ends in CRLFCRLF, so an LF is always found.
-      const lf = this.hs.indexOf('\n', pos - this.hsBase) + this.hsBase;
-      this.lb = buf;
-      this.ls = pos;
-      this.le = lf;
-      return lf + 1;
+      // Inside the primed string: no LF there means the line runs past it (a head cut by the read's end).
+      const at = this.hs.indexOf('\n', pos - this.hsBase);
+      if (at >= 0) {
+        const lf = at + this.hsBase;
+        this.lb = buf;
+        this.ls = pos;
+        this.le = lf;
+        return lf + 1;
+      }
     }
     const lf = buf.indexOf(LF, pos);
     if (lf < 0) {

@@ -8,7 +8,7 @@ import { checkCrlf, FieldBounds, parseFieldLine } from './field-line.js';
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './limits.js';
 import { LineReader } from './line-reader.js';
 import { HttpParseError } from './parse-error.js';
-import { ConnOpt, connectionOptions, Field, fieldOf, FIELD_VALUE, parseDecimal, SP } from './tokens.js';
+import { ConnOpt, connectionOptions, Field, fieldOf, FIELD_VALUE, HTAB, parseDecimal, SP } from './tokens.js';
 import { classifyTe, Te } from './transfer-encoding.js';
 
 /** A parsed response head (1xx heads too). */
@@ -194,8 +194,11 @@ export class ResponseParser {
       if (this.headBytes > limits.maxHeaderBytes) throw new HttpParseError(STATUS, 'E_HTTP_HEAD_TOO_LARGE', 'response head too large');
       checkCrlf(b, ls, le, STATUS);
       if (this.s === S.StatusLine) {
-        this.statusLine(b, ls, le - 1);
-        this.s = S.Headers;
+        // Empty lines before a status line are skipped, as before a request line (a stray CRLF after a body).
+        if (le - ls > 1) {
+          this.statusLine(b, ls, le - 1);
+          this.s = S.Headers;
+        }
       } else {
         if (le - ls === 1) return this.headEnd(next);
         this.fieldLine(b, ls, le);
@@ -251,7 +254,9 @@ export class ResponseParser {
       }
       case Field.TransferEncoding: {
         // Several lines form one list: the last line decides what is final, and any `chunked` before it is invalid.
-        const kind = classifyTe(b, f.vs, f.ve);
+        // A tab after the value: llhttp reads `chunked\t` as not chunked (close-delimited); refuse rather than guess.
+        let kind = classifyTe(b, f.vs, f.ve);
+        for (let i = f.ve; i < le - 1; i++) if (b[i] === HTAB) kind = Te.Invalid;
         const prev = this.teKind;
         if (kind === Te.Invalid || prev === Te.Chunked || prev === Te.CodedChunked) this.teKind = Te.Invalid;
         else if (prev !== Te.Invalid) this.teKind = kind;

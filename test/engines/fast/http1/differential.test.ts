@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { compare, corpusRequests, fuzz, generator, runLlhttp, runOurs, type Msg } from './fuzz.js';
+import { fuzzResponses } from './fuzz-responses.js';
 
 // Our codes for requests llhttp accepts: each is strictness we chose (README, "The fast engine's
 // HTTP/1.1 parser"). A new code here means a new kind of difference: look at it before adding it.
@@ -105,4 +106,14 @@ test('the in-process llhttp oracle agrees with a real node:http server (insecure
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   }
+});
+
+test('response differential fuzz vs llhttp (response mode, as node\'s client), seed 13, 2500 cases: same framing wherever both accept, never accepting what llhttp rejects', () => {
+  const r = fuzzResponses(13, 2500);
+  assert.deepEqual(r.mismatches, []);
+  assert.ok(r.bothAccept > 300, `both accept: ${r.bothAccept}`);
+  assert.ok(r.bothReject > 300, `both reject: ${r.bothReject}`);
+  // Where we are stricter with servers (502): all chosen, all listed in the README.
+  const chosen = ['E_HTTP_BAD_TE', 'E_HTTP_BAD_START_LINE', 'E_HTTP_BARE_LF', 'E_HTTP_BAD_VERSION', 'E_HTTP_BAD_CHAR', 'E_HTTP_TRUNCATED', 'E_HTTP_BARE_CR', 'E_HTTP_BAD_CL', 'E_HTTP_BAD_TRAILER', 'E_HTTP_CHUNK_EXT', 'E_HTTP_BAD_CHUNK'];
+  for (const code of Object.keys(r.oursStricter)) assert.ok(chosen.includes(code), `unexpected strictness ${code}: ${JSON.stringify(r.examples[code])}`);
 });

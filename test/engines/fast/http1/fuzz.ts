@@ -12,9 +12,11 @@ import { mulberry32 } from '../../../control/selection/helpers.js';
 // ---------------------------------------------------------------------------------------------
 // The generator.
 
-type Rng = () => number;
+/** A seeded random source in [0, 1). */
+export type Rng = () => number;
 
-interface Chunk {
+/** One chunk of a chunked body, every part mutable. */
+export interface Chunk {
   size: string;
   ext: string;
   eol1: string;
@@ -22,7 +24,8 @@ interface Chunk {
   eol2: string;
 }
 
-interface Req {
+/** A message as the generator builds it: start line, fields, line ends and body, each mutable. */
+export interface Req {
   lead: string;
   method: string;
   sp1: string;
@@ -35,18 +38,21 @@ interface Req {
   body: { kind: 'none' } | { kind: 'raw'; data: string } | { kind: 'chunked'; chunks: Chunk[]; last: Chunk | null; trailers: string[]; end: string };
 }
 
-function pick<T>(rng: Rng, items: readonly T[]): T {
+/** One of the items, at random. */
+export function pick<T>(rng: Rng, items: readonly T[]): T {
   return items[Math.floor(rng() * items.length)]!;
 }
 
-function int(rng: Rng, n: number): number {
+/** An integer in [0, n). */
+export function int(rng: Rng, n: number): number {
   return Math.floor(rng() * n);
 }
 
 const UA_CURL = 'curl/8.5.0';
 const UA_CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
-function chunk(data: string): Chunk {
+/** A well-formed chunk holding data. */
+export function chunk(data: string): Chunk {
   return { size: data.length.toString(16), ext: '', eol1: '\r\n', data, eol2: '\r\n' };
 }
 
@@ -116,7 +122,8 @@ function corpus(): Req[] {
   ];
 }
 
-function clone(r: Req): Req {
+/** A deep copy of a message. */
+export function clone(r: Req): Req {
   const body =
     r.body.kind === 'chunked'
       ? { ...r.body, chunks: r.body.chunks.map((c) => ({ ...c })), last: r.body.last && { ...r.body.last }, trailers: [...r.body.trailers] }
@@ -146,14 +153,16 @@ export function serialize(r: Req): string {
 }
 
 const CTL_AND_FRIENDS = ['\x00', '\x01', '\x08', '\x0b', '\x0c', '\x1f', '\x7f', '\r', '\n', '\t', ' ', '\x80', '\xff', ':', '"', '(', ',', ';', '\\'];
-const EOLS = ['\n', '\r', '\r\r\n', '\n\r', ' \r\n', '\t\r\n', '\r\n\r\n', '', '\r \n'];
+/** Line ends other than CRLF (and some that are CRLF plus junk). */
+export const EOLS = ['\n', '\r', '\r\r\n', '\n\r', ' \r\n', '\t\r\n', '\r\n\r\n', '', '\r \n'];
 const CL_VALUES = ['0', '5', '05', '5, 5', '5,5', '5, 6', '+5', '-1', ' 5', '5 ', '5 5', '0x5', '1e3', '', '9007199254740991', '9007199254740992', '18446744073709551616', '5\x00', '٥'];
 const TE_VALUES = ['chunked', 'Chunked', 'CHUNKED', 'gzip, chunked', 'chunked, gzip', 'identity', 'gzip', 'chunked, chunked', ' chunked', 'chunked ', 'chunked;q=1', 'xchunked', 'chunkedx', 'chunked\x00', 'chunked,', ',chunked', 'deflate,chunked', ''];
 const HOST_VALUES = ['example.com', 'example.com:80', '127.0.0.1', '[::1]', '[::1]:80', '', 'a b', 'a/b', 'u@h', 'h:8x', '[::1', 'ex_ample.com', 'EXAMPLE.COM', 'h:'];
 const CONN_VALUES = ['close', 'keep-alive', 'Upgrade', 'upgrade, keep-alive', 'Keep-Alive, close', 'TE', 'x-foo'];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'PURGE', 'get', 'Get', 'G\x00T', 'GE T', '', 'M-SEARCH', 'SOURCE', 'FOO', 'GET\t', 'PROPFIND', 'QUERY', 'CONNECT', 'TRACE', 'G(T', 'GET/'];
 const TARGETS = ['*', 'http://example.com/a', 'https://x.test:8443/p?q', 'example.com:443', '//a', '', 'a', '/a?b#c', '/%00', '/\xe9', '/a b', 'HTTP://EXAMPLE.COM', '/' + 'x'.repeat(300), '/?a=1&b=%20'];
-const VERSIONS = ['HTTP/1.0', 'HTTP/1.1', 'HTTP/1.2', 'HTTP/2.0', 'HTTP/0.9', 'http/1.1', 'HTTP/1.1 ', 'HTTP/1', 'HTTP/11', 'HTTP/1.1\t', 'HTTP /1.1', 'HTTP/3.0', 'HTTP/9.9', 'HTTP/1.01'];
+/** HTTP versions, valid and not. */
+export const VERSIONS = ['HTTP/1.0', 'HTTP/1.1', 'HTTP/1.2', 'HTTP/2.0', 'HTTP/0.9', 'http/1.1', 'HTTP/1.1 ', 'HTTP/1', 'HTTP/11', 'HTTP/1.1\t', 'HTTP /1.1', 'HTTP/3.0', 'HTTP/9.9', 'HTTP/1.01'];
 const CHUNK_SIZES = (n: number): string[] => {
   const h = n.toString(16);
   return [h.toUpperCase(), '0' + h, '000000000000' + h, '0x' + h, (n + 1).toString(16), Math.max(0, n - 1).toString(16), h + ' ', h + '\t', ' ' + h, '-' + h, '+' + h, '1' + '0'.repeat(14), 'fffffffffffffffff', '', 'g'];
@@ -172,7 +181,8 @@ const HEADER_POOL = (): [string, string][] => [
   ['Cookie', 'a=b'],
 ];
 
-type Mutator = (r: Req, rng: Rng) => void;
+/** One structured mutation. */
+export type Mutator = (r: Req, rng: Rng) => void;
 
 function mutateHeaderText(r: Req, rng: Rng, part: 0 | 1, f: (s: string) => string): void {
   if (r.headers.length === 0) return;
@@ -185,7 +195,8 @@ function insertAt(s: string, rng: Rng, c: string): string {
   return s.slice(0, i) + c + s.slice(i);
 }
 
-const MUTATORS: [string, Mutator][] = [
+/** The structured mutations, by name. */
+export const MUTATORS: [string, Mutator][] = [
   ['method', (r, rng) => void (r.method = pick(rng, METHODS))],
   ['target', (r, rng) => void (r.target = pick(rng, TARGETS))],
   ['target-char', (r, rng) => void (r.target = insertAt(r.target, rng, pick(rng, [...CTL_AND_FRIENDS, '#', '%', '<', '{', '|', '^', '`'])))],
@@ -423,17 +434,20 @@ export function runOurs(input: Buffer, splits: readonly number[]): Result {
   return { msgs, error: null, status: 0, pendingHead: !tunnel && !p.idle && !p.inBody };
 }
 
-interface LlhttpParser {
+/** Node's binding of llhttp, as node:http uses it. */
+export interface LlhttpParser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
   execute(b: Buffer): number | (Error & { code?: string });
   finish(): number | undefined | (Error & { code?: string });
   close(): void;
   [k: number]: unknown;
 }
-interface LlhttpModule {
+/** What `_http_common` exports that the oracle uses. */
+export interface LlhttpModule {
   HTTPParser: {
     new (): LlhttpParser;
     REQUEST: number;
+    RESPONSE: number;
     kOnHeaders: number;
     kOnHeadersComplete: number;
     kOnBody: number;
@@ -443,9 +457,8 @@ interface LlhttpModule {
   methods: string[];
 }
 
-// Node's own binding of llhttp, the parser behind node:http (same build, same strict flags as a
-// server with insecureHTTPParser: false). Internal, but present and stable on Node 22 and 24.
-const llhttp = createRequire(import.meta.url)('_http_common') as LlhttpModule;
+/** Node's own binding of llhttp, the parser behind node:http (same build, same strict flags as a server with insecureHTTPParser: false); internal, but present and stable on Node 22 and 24. */
+export const llhttp = createRequire(import.meta.url)('_http_common') as LlhttpModule;
 // llhttp's method numbers (HTTP_ALL_METHOD_MAP): node exports the names of 0-33 and 46 only.
 const LLHTTP_METHODS = [
   ...llhttp.methods.slice(0, 34),
@@ -533,7 +546,8 @@ export type Verdict =
 // counts as framing: we must never accept what llhttp rejects there.
 const NON_FRAMING = new Set(['HPE_INVALID_METHOD', 'HPE_INVALID_URL', 'NODE_NO_HOST']);
 
-function sameMsg(a: Msg, b: Msg): string | null {
+/** Why two parsed messages differ, or null when they are the same. */
+export function sameMsg(a: Msg, b: Msg): string | null {
   if (a.method !== b.method) return `method ${JSON.stringify(a.method)} vs ${JSON.stringify(b.method)}`;
   if (a.target !== b.target) return `target ${JSON.stringify(a.target)} vs ${JSON.stringify(b.target)}`;
   if (JSON.stringify(a.rawHeaders) !== JSON.stringify(b.rawHeaders)) return `headers ${JSON.stringify(a.rawHeaders)} vs ${JSON.stringify(b.rawHeaders)}`;
