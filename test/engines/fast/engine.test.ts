@@ -2,6 +2,7 @@
 // node:http engine leaves to node and undici, and this engine does itself.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { CLI, startBalancer, writeConfig, type BalancerProcess } from '../../helpers/cluster.js';
@@ -167,6 +168,27 @@ describe('fast engine', () => {
     assert.match(c.text(), /\r\nContent-Length: 11\r\n/);
     assert.doesNotMatch(c.text(), /x-drop/i);
     assert.match(c.text(), /\r\n\r\nlength keptHTTP\/1\.1 200 OK\r\n[^]*path \/after$/);
+  });
+
+  test('a reload naming the other engine keeps this one and says it needs a restart; the rest of the reload applies', async () => {
+    const other = await rawSocketBackend((_head, s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nother'));
+    const b2 = await startBalancer({ engine: 'fast', healthCheck: NO_CHECKS, servers: [{ addr: backend.url }] });
+    try {
+      // Signal handlers are in place once this line is out (a SIGHUP before them would end the process).
+      await waitFor(() => b2.logs.some((l) => /SIGTERM stops/.test(String(l.msg))), 'signal handlers', 10_000);
+      writeFileSync(b2.file, JSON.stringify({ addr: '127.0.0.1:0', engine: 'node', healthCheck: NO_CHECKS, servers: [{ addr: other.url }] }));
+      b2.proc.kill('SIGHUP');
+      await waitFor(() => b2.logs.some((l) => String(l.msg).startsWith('reloaded ')), 'reload', 10_000);
+      assert.match(String(b2.logs.find((l) => String(l.msg).startsWith('reloaded '))?.msg), /needs a restart to change: engine \(still "fast"\)/);
+      // The server list changed: the server that left no longer gets requests, its pool closes.
+      const c = await rawClient(b2.url);
+      c.socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      await waitFor(() => c.closed(), 'answer', 10_000);
+      assert.match(c.text(), /other$/);
+    } finally {
+      await b2.stop();
+      await other.close();
+    }
   });
 
   test('an unknown engine is a config error naming the field', () => {
