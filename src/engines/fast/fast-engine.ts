@@ -25,7 +25,7 @@ import { ClientConn } from './client-connection.js';
 import { FastExchange, type Route } from './exchange.js';
 import { switchingHead } from './response-head.js';
 import { headerValue, joinedHeader } from './upstream-head.js';
-import { UpstreamPool, type UpstreamConn } from './upstream-pool.js';
+import { UpstreamPool, type UpstreamConn, type UpstreamTlsConnect } from './upstream-pool.js';
 
 // Absolute-form request targets (RFC 9112 §3.2.2), which a server must accept.
 const ABSOLUTE_FORM = /^https?:\/\//i;
@@ -121,10 +121,19 @@ export class FastEngine implements Engine {
   pool(u: Upstream): UpstreamPool {
     let p = this.pools.get(u);
     if (p === undefined) {
-      p = new UpstreamPool(u, this.config.timeouts.connectMs, (s) => this.strays.report(s));
+      p = new UpstreamPool(u, this.config.timeouts.connectMs, (s) => this.strays.report(s), () => this.upstreamTls(u));
       this.pools.set(u, p);
     }
     return p;
+  }
+
+  /**
+   * How to verify https server `u`: undefined means the system CAs and SNI from its address. The
+   * config's upstream TLS settings (ca, servername, insecureSkipVerify), where the config has them,
+   * are returned from here.
+   */
+  upstreamTls(_u: Upstream): UpstreamTlsConnect | undefined {
+    return undefined;
   }
 
   /** True while `u`'s connections must not be reused (stray guard). */
