@@ -200,7 +200,8 @@ export class ClientConn implements RequestEvents, RateSubject {
     this.answeredOnSocket = 0;
     this.x = undefined;
     this.startedAt = this.sweptAt = performance.now();
-    this.bytesReadAtStart = this.socket.bytesRead;
+    // Read by the body rate check only (a call into the socket's handle: skipped without a body).
+    if (head.chunked || head.contentLength > 0) this.bytesReadAtStart = this.socket.bytesRead;
     this.bodyWaitMs = 0;
     this.stallAt = 0;
     if (!head.keepAlive) this.over = true;

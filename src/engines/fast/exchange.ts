@@ -93,7 +93,8 @@ export class FastExchange implements ConnUser {
     readonly replayable: boolean,
     private readonly keep: boolean,
   ) {
-    this.attemptStartedAt = this.startedAt = performance.now();
+    // The request began when its head arrived (one clock read per request).
+    this.attemptStartedAt = this.startedAt = conn.startedAt;
     this.upgrade = head.upgrade;
     if (keep) this.body = [];
   }
@@ -211,6 +212,8 @@ export class FastExchange implements ConnUser {
   onClientComplete(): void {
     this.requestComplete = true;
     if (this.keep) {
+      // The attempt begins now that the kept body is whole (the upload is the client's time, not the server's).
+      this.attemptStartedAt = performance.now();
       this.start();
       return;
     }

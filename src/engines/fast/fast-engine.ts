@@ -25,12 +25,18 @@ import { ClientConn } from './client-connection.js';
 import { FastExchange, type Route } from './exchange.js';
 import { switchingHead } from './response-head.js';
 import { headerValue, joinedHeader } from './upstream-head.js';
-import { UpstreamPool, type UpstreamConn } from './upstream-pool.js';
+import { UpstreamPool, type UpstreamConn, type UpstreamTlsConnect } from './upstream-pool.js';
 
 // Absolute-form request targets (RFC 9112 §3.2.2), which a server must accept.
 const ABSOLUTE_FORM = /^https?:\/\//i;
 const PATH_ABOVE_ROOT = 'request path climbs above the root with dot segments';
 const ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/** A 400 for a request whose target cannot be forwarded: on the raw socket for an upgrade (it closes), else a normal answer. */
+function refuse(c: ClientConn, head: RequestHead, detail: string): void {
+  if (head.upgrade) c.refuseRaw(400, detail);
+  else c.answer(400, detail);
+}
 
 /** The same authority, ignoring case and a default port. */
 function sameAuthority(a: string, b: string, https: boolean): boolean {
@@ -115,10 +121,19 @@ export class FastEngine implements Engine {
   pool(u: Upstream): UpstreamPool {
     let p = this.pools.get(u);
     if (p === undefined) {
-      p = new UpstreamPool(u, this.config.timeouts.connectMs, (s) => this.strays.report(s));
+      p = new UpstreamPool(u, this.config.timeouts.connectMs, (s) => this.strays.report(s), () => this.upstreamTls(u));
       this.pools.set(u, p);
     }
     return p;
+  }
+
+  /**
+   * How to verify https server `u`: undefined means the system CAs and SNI from its address. The
+   * config's upstream TLS settings (ca, servername, insecureSkipVerify), where the config has them,
+   * are returned from here.
+   */
+  upstreamTls(_u: Upstream): UpstreamTlsConnect | undefined {
+    return undefined;
   }
 
   /** True while `u`'s connections must not be reused (stray guard). */
@@ -147,20 +162,19 @@ export class FastEngine implements Engine {
       c.refuseRaw(405, '', { allow: ALLOW });
       return;
     }
-    const refuse = (detail: string): void => (head.upgrade ? c.refuseRaw(400, detail) : c.answer(400, detail));
     const target = head.target;
     let originForm = target;
     let host: string | undefined;
     if (target.charCodeAt(0) !== 47) {
-      if (!ABSOLUTE_FORM.test(target)) return refuse('request target must be a path or an absolute http(s) URL');
+      if (!ABSOLUTE_FORM.test(target)) return refuse(c, head, 'request target must be a path or an absolute http(s) URL');
       const abs = splitAbsoluteForm(target);
       originForm = abs.originForm;
       host = abs.authority;
     }
-    if (this.hasPrefixes && climbsAboveRoot(originForm)) return refuse(PATH_ABOVE_ROOT);
+    if (this.hasPrefixes && climbsAboveRoot(originForm)) return refuse(c, head, PATH_ABOVE_ROOT);
     // Not an open proxy: an absolute-form target must name the host the request is for.
     if (host !== undefined && head.host !== undefined && !sameAuthority(host, head.host, /^https/i.test(target))) {
-      return refuse('absolute-form target names a host other than the Host header');
+      return refuse(c, head, 'absolute-form target names a host other than the Host header');
     }
     const peer = c.peer;
     const trusted = this.resolver.trusts(peer);

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { connectionTokens } from '../node/headers.js';
-import { NEVER_NAMED } from './upstream-head.js';
+import { NEVER_NAMED, PLAIN_CONNECTION } from './upstream-head.js';
 
 /**
  * How a response body goes to the client:
@@ -40,7 +40,9 @@ export function clientHead(
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     if (name.length === 10 && name.toLowerCase() === 'connection') {
-      const t = connectionTokens(raw[i + 1] as string);
+      const v = raw[i + 1] as string;
+      if (PLAIN_CONNECTION.test(v)) continue; // names no header: nothing to split
+      const t = connectionTokens(v);
       // Framing and Host are never dropped because Connection names them (a request smuggled by
       // "Connection: content-length" would otherwise lose its length on the way).
       if (t !== undefined) for (const n of t) if (!NEVER_NAMED.has(n)) (named ??= new Set()).add(n);
@@ -51,7 +53,10 @@ export function clientHead(
   let out = `HTTP/1.1 ${status} ${reason === '' ? (STATUS_CODES[status] ?? '') : reason}\r\n`;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (LOOKED_AT[name.charCodeAt(0)] === 1 || named !== undefined) {
+    const n = name.length;
+    // Only names of these lengths can be dropped (connection, keep-alive, te, upgrade, trailer,
+    // proxy-connection, transfer-encoding, content-length): others are not lower-cased at all.
+    if (named !== undefined || (LOOKED_AT[name.charCodeAt(0)] === 1 && (n === 10 || n === 2 || n === 7 || n === 16 || n === 17 || (dropLength && n === 14)))) {
       const lower = name.toLowerCase();
       if (DROPPED.has(lower)) {
         if (!(lower === 'trailer' && passChunked)) continue;

@@ -30,6 +30,9 @@ export interface UpstreamHeadInput {
 /** Headers a Connection header cannot make hop-by-hop: the message's framing and Host. */
 export const NEVER_NAMED: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'host']);
 
+/** A Connection value that names no header (the common case). */
+export const PLAIN_CONNECTION = /^(?:keep-alive|close)$/i;
+
 // First letters (lower-cased) of every header name the rewrite looks at: hop-by-hop ones
 // (connection, keep-alive, te, trailer, transfer-encoding, upgrade, proxy-connection, expect,
 // proxy), forwarding ones (x-forwarded-*, x_forwarded_*, forwarded, x-real-ip) and host. Any other
@@ -51,7 +54,9 @@ export function upstreamHead(h: UpstreamHeadInput): string {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     if (name.length === 10 && name.toLowerCase() === 'connection') {
-      const t = connectionTokens(raw[i + 1] as string);
+      const v = raw[i + 1] as string;
+      if (PLAIN_CONNECTION.test(v)) continue; // names no header: nothing to split
+      const t = connectionTokens(v);
       // Framing and Host are never dropped because Connection names them (a request smuggled by
       // "Connection: content-length" would otherwise lose its length on the way).
       if (t !== undefined) for (const n of t) if (!NEVER_NAMED.has(n)) (named ??= new Set()).add(n);

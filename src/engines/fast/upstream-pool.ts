@@ -1,5 +1,5 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import type { Upstream } from '../../control/selection/upstream.js';
 import { ResponseParser, type ResponseEvents, type ResponseHead } from './http1/response-parser.js';
 
@@ -7,6 +7,13 @@ import { ResponseParser, type ResponseEvents, type ResponseHead } from './http1/
 export const MAX_IDLE_PER_SERVER = 256;
 /** An idle connection older than this is closed: under node's 5 s keepAliveTimeout, so we close first. */
 export const IDLE_CONNECTION_MS = 3000;
+
+/** How to verify an https server (the shape of node/upstream-tls.ts's options); undefined: the system CAs, SNI from the address. */
+export interface UpstreamTlsConnect {
+  readonly secureContext?: SecureContext;
+  readonly servername?: string;
+  readonly rejectUnauthorized?: boolean;
+}
 
 /** Who uses an upstream connection: the exchange whose request is on it. */
 export interface ConnUser {
@@ -183,6 +190,8 @@ export class UpstreamPool {
     readonly upstream: Upstream,
     private connectMs: number,
     private readonly onStray: (u: Upstream) => void,
+    /** TLS settings for an https server, read at each connect (a reload may change them). */
+    private readonly tlsOptions: () => UpstreamTlsConnect | undefined = () => undefined,
   ) {
     const url = upstream.url;
     this.host = url.hostname.replace(/^\[|\]$/g, '');
@@ -203,8 +212,16 @@ export class UpstreamPool {
 
   /** Opens a new connection; `done` gets it, or the error. */
   connect(done: (err: Error | undefined, conn: UpstreamConn | undefined) => void): Connecting {
+    const t = this.tls ? this.tlsOptions() : undefined;
     const socket = this.tls
-      ? tlsConnect({ host: this.host, port: this.port, servername: this.servername, ALPNProtocols: ['http/1.1'] })
+      ? tlsConnect({
+          host: this.host,
+          port: this.port,
+          servername: t?.servername ?? this.servername,
+          ALPNProtocols: ['http/1.1'],
+          ...(t?.secureContext !== undefined ? { secureContext: t.secureContext } : {}),
+          rejectUnauthorized: t?.rejectUnauthorized ?? true,
+        })
       : netConnect({ host: this.host, port: this.port, noDelay: true });
     let settled = false;
     const finish = (err: Error | undefined): void => {

@@ -214,6 +214,7 @@ export class NodeEngine implements Engine {
     const old = this.config;
     const kept: string[] = [];
     if (config.addr !== old.addr) kept.push(`addr (still ${old.addr})`);
+    if ((config.engine ?? 'node') !== 'node') kept.push('engine (still "node")');
     if (config.timeouts.idleMs !== old.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.timeouts.idleMs / 1000} s)`);
     if (config.limits.maxHeaders !== this.maxHeaders) kept.push(`limits.maxHeaders (still ${this.maxHeaders})`);
     // HTTPS on or off needs a restart; new certificates and TLS settings swap in for new connections.

@@ -2,6 +2,7 @@
 // node:http engine leaves to node and undici, and this engine does itself.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { CLI, startBalancer, writeConfig, type BalancerProcess } from '../../helpers/cluster.js';
@@ -169,6 +170,27 @@ describe('fast engine', () => {
     assert.match(c.text(), /\r\n\r\nlength keptHTTP\/1\.1 200 OK\r\n[^]*path \/after$/);
   });
 
+  test('a reload naming the other engine keeps this one and says it needs a restart; the rest of the reload applies', async () => {
+    const other = await rawSocketBackend((_head, s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nother'));
+    const b2 = await startBalancer({ engine: 'fast', healthCheck: NO_CHECKS, servers: [{ addr: backend.url }] });
+    try {
+      // Signal handlers are in place once this line is out (a SIGHUP before them would end the process).
+      await waitFor(() => b2.logs.some((l) => /SIGTERM stops/.test(String(l.msg))), 'signal handlers', 10_000);
+      writeFileSync(b2.file, JSON.stringify({ addr: '127.0.0.1:0', engine: 'node', healthCheck: NO_CHECKS, servers: [{ addr: other.url }] }));
+      b2.proc.kill('SIGHUP');
+      await waitFor(() => b2.logs.some((l) => String(l.msg).startsWith('reloaded ')), 'reload', 10_000);
+      assert.match(String(b2.logs.find((l) => String(l.msg).startsWith('reloaded '))?.msg), /needs a restart to change: engine \(still "fast"\)/);
+      // The server list changed: the server that left no longer gets requests, its pool closes.
+      const c = await rawClient(b2.url);
+      c.socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      await waitFor(() => c.closed(), 'answer', 10_000);
+      assert.match(c.text(), /other$/);
+    } finally {
+      await b2.stop();
+      await other.close();
+    }
+  });
+
   test('an unknown engine is a config error naming the field', () => {
     const file = writeConfig({ engine: 'turbo', servers: [{ addr: 'http://127.0.0.1:9' }] });
     const r = spawnSync(process.execPath, [CLI, 'validate', file], { encoding: 'utf8' });
@@ -231,6 +253,46 @@ describe('fast engine backpressure', () => {
       assert.equal(c.bytes() - headLength, 64 * 1024 * 1024);
     } finally {
       await b.stop();
+    }
+  });
+});
+
+describe('fast engine retries', () => {
+  test('a server that resets: GETs and small PUTs are retried on the other server, a POST is not (502)', async () => {
+    const good = await rawSocketBackend((head, s) => {
+      const body = `good ${head.split(' ')[1] ?? ''}`;
+      s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    });
+    // Reads the request, then resets the connection: the request may have run (kind "reset").
+    const bad = createNetServer((s) => {
+      s.on('data', () => s.resetAndDestroy());
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r));
+    const badUrl = `http://127.0.0.1:${(bad.address() as AddressInfo).port}`;
+    const b = await startBalancer({ engine: 'fast', healthCheck: NO_CHECKS, retries: { attempts: 2, budget: 1, minPerSecond: 100 }, servers: [{ addr: badUrl }, { addr: good.url }] });
+    try {
+      for (let i = 0; i < 6; i++) {
+        const c = await rawClient(b.url);
+        // PUT is idempotent with a small body (kept for replay); GET has none.
+        c.socket.write(i % 2 === 0 ? `GET /g${i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n` : `PUT /p${i} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc`);
+        await waitFor(() => c.closed(), 'answer', 10_000);
+        assert.match(c.text(), new RegExp(`^HTTP/1\\.1 200 [^]*good /${i % 2 === 0 ? 'g' : 'p'}${i}$`));
+      }
+      assert.ok(b.logs.some((l) => /^retrying on \S+ after \S+ failed \(reset\)/.test(String(l.msg))), 'retries logged');
+      // A POST may have run: not retried, 502.
+      let answered = '';
+      for (let i = 0; i < 2 && !/^HTTP\/1\.1 502 /.test(answered); i++) {
+        const p = await rawClient(b.url);
+        p.socket.write('POST /once HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc');
+        await waitFor(() => p.closed(), 'answer', 10_000);
+        answered = p.text();
+      }
+      assert.match(answered, /^HTTP\/1\.1 502 /);
+    } finally {
+      await b.stop();
+      await good.close();
+      await new Promise<void>((r) => bad.close(() => r()));
     }
   });
 });
