@@ -1,3 +1,4 @@
+import { tlsFailureReason } from '../node/upstream-tls.js';
 import type { Upstream } from '../../control/selection/upstream.js';
 import { classifyUpstreamError, type UpstreamFailure } from '../../control/upstream-errors.js';
 import { writeSocketError } from '../node/errors.js';
@@ -119,6 +120,8 @@ export class FastExchange implements ConnUser {
     }
     if (err !== undefined || c === undefined) {
       const f = classifyUpstreamError(err ?? new Error('connect failed'));
+      // A server that failed the TLS handshake (a bad certificate) was reached: 502, as nginx answers, not 503.
+      if (tlsFailureReason(err) !== undefined) this.reached = true;
       // Nothing was sent: a connect failure, whatever the code (unless it is our own resources).
       this.failed(f.kind === 'cut' || f.local !== undefined ? f : { ...f, kind: 'connect' });
       return;

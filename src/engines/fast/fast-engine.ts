@@ -1,3 +1,5 @@
+import { DEFAULT_UPSTREAM_TLS } from '../../config/upstream-tls.js';
+import { sameUpstreamTls, upstreamTlsOptions } from '../node/upstream-tls.js';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Upstream } from '../../control/selection/upstream.js';
 import type { UpstreamFailure } from '../../control/upstream-errors.js';
@@ -127,13 +129,9 @@ export class FastEngine implements Engine {
     return p;
   }
 
-  /**
-   * How to verify https server `u`: undefined means the system CAs and SNI from its address. The
-   * config's upstream TLS settings (ca, servername, insecureSkipVerify), where the config has them,
-   * are returned from here.
-   */
-  upstreamTls(_u: Upstream): UpstreamTlsConnect | undefined {
-    return undefined;
+  /** How to verify https server `u`: the config's `upstreamTls` (ca, servername, insecureSkipVerify), as the node engine does. */
+  upstreamTls(u: Upstream): UpstreamTlsConnect | undefined {
+    return upstreamTlsOptions(this.config.upstreamTls ?? DEFAULT_UPSTREAM_TLS, u.url);
   }
 
   /** True while `u`'s connections must not be reused (stray guard). */
@@ -376,7 +374,9 @@ export class FastEngine implements Engine {
     this.hasPrefixes = anyPrefix(config);
     this.prefixes.clear();
     this.cap.apply(config.limits);
-    if (config.timeouts.connectMs !== old.timeouts.connectMs) for (const p of this.pools.values()) p.renew(config.timeouts.connectMs);
+    // New verification settings must not ride on connections verified under the old ones.
+    const tlsChanged = !sameUpstreamTls(config.upstreamTls ?? DEFAULT_UPSTREAM_TLS, old.upstreamTls ?? DEFAULT_UPSTREAM_TLS);
+    if (tlsChanged || config.timeouts.connectMs !== old.timeouts.connectMs) for (const p of this.pools.values()) p.renew(config.timeouts.connectMs);
     this.ticker.refresh();
     return { kept };
   }
