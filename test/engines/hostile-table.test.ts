@@ -66,7 +66,8 @@ function rows(victimPort: number, clientHello: Buffer): Row[] {
     { name: 'CL and TE: chunked together (CL.TE)', send: (p) => [post(p, 'Content-Length: 6\r\nTransfer-Encoding: chunked\r\n', `0\r\n\r\n${smuggled(p)}`)], expect: REJECT },
     { name: 'TE: chunked and CL together (TE.CL)', send: (p) => [post(p, 'Transfer-Encoding: chunked\r\nContent-Length: 3\r\n', `5\r\nhello\r\n0\r\n\r\n`)], expect: REJECT },
     { name: 'TE: chunked, identity', send: (p) => [post(p, 'Transfer-Encoding: chunked, identity\r\n', `5\r\nhello\r\n0\r\n\r\n${smuggled(p)}`)], expect: REJECT },
-    { name: 'TE: identity, chunked + CL', send: (p) => [post(p, 'Transfer-Encoding: identity, chunked\r\nContent-Length: 5\r\n', '0\r\n\r\n')], expect: REJECT },
+    // 501 is RFC 9112 §6.1's answer to a coding the server does not know; refused and closed either way.
+    { name: 'TE: identity, chunked + CL', send: (p) => [post(p, 'Transfer-Encoding: identity, chunked\r\nContent-Length: 5\r\n', '0\r\n\r\n')], expect: { status: [400, 501], upstream: [] } },
     { name: 'TE: xchunked', send: (p) => [post(p, 'Transfer-Encoding: xchunked\r\n', `5\r\nhello\r\n0\r\n\r\n${smuggled(p)}`)], expect: REJECT },
     { name: 'TE: chunked;q=1 (parameter)', send: (p) => [post(p, 'Transfer-Encoding: chunked;q=1\r\n', `0\r\n\r\n${smuggled(p)}`)], expect: REJECT },
     { name: 'TE: gzip (not chunked last)', send: (p) => [post(p, 'Transfer-Encoding: gzip\r\n', `0\r\n\r\n${smuggled(p)}`)], expect: REJECT },
@@ -91,6 +92,8 @@ function rows(victimPort: number, clientHello: Buffer): Row[] {
     { name: 'CL in hex (0x5)', send: (p) => [post(p, 'Content-Length: 0x5\r\n', 'hello')], expect: REJECT },
     { name: 'CL with a space inside ("1 0")', send: (p) => [post(p, 'Content-Length: 1 0\r\n', 'hello')], expect: REJECT },
     { name: 'CL too large for 64 bits', send: (p) => [post(p, 'Content-Length: 99999999999999999999999\r\n', 'hello')], expect: { status: [400, 413], upstream: [] } },
+    { name: 'CL with leading zeros (005) is 5', send: (p) => [post(p, 'Content-Length: 005\r\n', 'hello')], expect: ok('POST /hN HTTP/1.1', 5) },
+    { name: 'a chunked GET has its body framed', send: (p) => [`GET ${p} HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`], expect: ok('GET /hN HTTP/1.1', 5) },
     { name: 'CL with space before the colon', send: (p) => [post(p, 'Content-Length : 5\r\n', 'hello')], expect: REJECT },
     // Header syntax.
     { name: 'obs-fold in an ordinary header', send: (p) => [`GET ${p} HTTP/1.1\r\n${H}X-A: a\r\n b\r\n\r\n`], expect: REJECT },
@@ -113,11 +116,17 @@ function rows(victimPort: number, clientHello: Buffer): Row[] {
     { name: 'chunk size line ended by a bare LF', send: (p) => [chunked(p, `5\nhello\r\n0\r\n\r\n`)], expect: { status: [400], closeOk: true, upstream: [], maybe: ['POST /hN HTTP/1.1'] } },
     { name: 'chunk extension of 20 KiB', send: (p) => [chunked(p, `5;a=${'x'.repeat(20 * 1024)}\r\nhello\r\n0\r\n\r\n`)], expect: { status: [400, 413], closeOk: true, upstream: [], maybe: ['POST /hN HTTP/1.1'] } },
     { name: 'chunk extension with a bare CR', send: (p) => [chunked(p, `5;a\rb\r\nhello\r\n0\r\n\r\n`)], expect: { status: [400], closeOk: true, upstream: [], maybe: ['POST /hN HTTP/1.1'] } },
+    {
+      name: 'a request line in the chunked trailer section',
+      send: (p) => [chunked(p, `5\r\nhello\r\n0\r\n${smuggled(p)}`)],
+      expect: { status: [400], closeOk: true, upstream: [], maybe: ['POST /hN HTTP/1.1'] },
+    },
     { name: 'a short chunk extension is fine', send: (p) => [chunked(p, `5;name=value\r\nhello\r\n0\r\n\r\n`)], expect: ok('POST /hN HTTP/1.1', 5) },
     // Limits.
     { name: 'request line of 9 KiB (over 8 KiB)', send: (p) => [`GET ${p}/${'a'.repeat(9 * 1024)} HTTP/1.1\r\n${H}\r\n`], expect: LIMIT, node: { status: [200], upstream: [`GET /hN/${'a'.repeat(9 * 1024)} HTTP/1.1 body=0`] } },
     { name: 'request line of 40 KiB', send: (p) => [`GET ${p}/${'a'.repeat(40 * 1024)} HTTP/1.1\r\n${H}\r\n`], expect: LIMIT },
     { name: 'header block of 40 KiB', send: (p) => [`GET ${p} HTTP/1.1\r\n${H}${Array.from({ length: 40 }, (_, i) => `X-${i}: ${'v'.repeat(1000)}\r\n`).join('')}\r\n`], expect: { status: [431], upstream: [] } },
+    { name: 'one header of 40 KiB', send: (p) => [`GET ${p} HTTP/1.1\r\n${H}X-Big: ${'v'.repeat(40 * 1024)}\r\n\r\n`], expect: { status: [431], upstream: [] } },
     { name: '101 header lines', send: (p) => [`GET ${p} HTTP/1.1\r\n${H}${Array.from({ length: 100 }, (_, i) => `X-${i}: v\r\n`).join('')}\r\n`], expect: { status: [431], upstream: [] } },
     { name: '100 header lines pass', send: (p) => [`GET ${p} HTTP/1.1\r\n${H}${Array.from({ length: 99 }, (_, i) => `X-${i}: v\r\n`).join('')}\r\n`], expect: ok('GET /hN HTTP/1.1') },
     // Host.
