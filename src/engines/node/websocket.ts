@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Upstream } from '../../control/selection/upstream.js';
 import { classifyUpstreamError, writeSocketError, type UpstreamFailure } from './errors.js';
-import { upstreamHeaders } from './headers.js';
+import { connectionTokens, upstreamHeaders } from './headers.js';
 
 /** Settings a tunnel needs. */
 export interface TunnelOptions {
@@ -21,6 +21,25 @@ export interface TunnelOptions {
   readonly host?: string;
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
+}
+
+// Not relayed with a refused upgrade's answer: node:http has already undone the body's framing
+// (a relayed "Transfer-Encoding: chunked" over the plain bytes breaks the client's parser), and
+// the connection closes after it.
+const REFUSED_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'trailer']);
+
+/** A refused upgrade's answer headers without hop-by-hop ones, plus Connection: close (the body ends with the close). */
+function refusedAnswerHeaders(res: IncomingMessage): string[] {
+  const named = connectionTokens(res.headers.connection);
+  const out: string[] = [];
+  for (let i = 0; i < res.rawHeaders.length; i += 2) {
+    const name = res.rawHeaders[i] as string;
+    const lower = name.toLowerCase();
+    if (REFUSED_HOP_BY_HOP.has(lower) || named?.has(lower) === true) continue;
+    out.push(name, res.rawHeaders[i + 1] as string);
+  }
+  out.push('Connection', 'close');
+  return out;
 }
 
 /** Serialises a status line and headers for a raw socket. */
@@ -67,9 +86,9 @@ export function tunnelUpgrade(
     writeSocketError(socket, failure.status, failure.reason);
     end(failure);
   });
-  // The backend refused to switch protocols: relay its answer as-is and close.
+  // The backend refused to switch protocols: relay its answer, delimited by the close.
   out.on('response', (res) => {
-    socket.write(head(`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`, res.rawHeaders));
+    socket.write(head(`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`, refusedAnswerHeaders(res)));
     res.pipe(socket);
     res.on('end', () => end(undefined));
   });
