@@ -11,7 +11,7 @@ import { Agent, request } from 'undici';
 import { startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/raw-backend.js';
 
-/** The engine under test (the balancer's default when unset). */
+/** The engine under test; unset means the balancer's default, the node engine (change this with the default). */
 const ENGINE = process.env.BALANCER_TEST_ENGINE ?? 'node';
 
 /** A pause between parts of what a row sends. */
@@ -38,7 +38,7 @@ interface Expect {
   readonly maybe?: readonly string[];
 }
 
-/** One row of the table. `p` is the row's path prefix, `h` a valid Host. */
+/** One row of the table; `send` gets the row's path prefix (/hNN). */
 interface Row {
   readonly name: string;
   readonly send: (p: string) => Part[];
