@@ -8,6 +8,7 @@
 # /metrics is scraped every second during its run, as Prometheus would), for metrics on/off figures.
 # ACCESS_LOG=json|combined also runs a second balancer, the same but with its access log on (to a
 # file in the temp dir), in the same run: the access log's cost.
+# FAST=1 also runs ours with "engine": "fast" (the raw-socket engine) in the same run.
 # Needs: wrk, nginx, haproxy (apt-get install -y wrk nginx-light haproxy) and a build (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +84,11 @@ if [ -n "${BALANCER_METRICS:-}" ]; then
   node dist/src/cli.js start --config "$work/metrics.json" --log-level warn & pids+=($!)
   ports+=(18085)
 fi
+if [ -n "${FAST:-}" ]; then
+  sed 's/"addr": "127.0.0.1:18083",/"addr": "127.0.0.1:18088", "engine": "fast",/' "$work/balancer.json" > "$work/fast.json"
+  node dist/src/cli.js start --config "$work/fast.json" --log-level warn & pids+=($!)
+  ports+=(18088)
+fi
 
 for port in "${ports[@]}"; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
@@ -109,6 +115,10 @@ if [ -n "${BALANCER_METRICS:-}" ]; then
   kill "$scraper" 2>/dev/null || true
   lines=$(curl -sf http://127.0.0.1:18086/metrics | grep -c '^balancer_requests_total' || true)
   awk -v b="$b" -v b2="$b2" -v m="$m" -v m2="$m2" -v l="$lines" 'BEGIN { printf "metrics off %.0f req/s, on %.0f req/s (means of two runs each): ratio on/off %.3f (%d balancer_requests_total series)\n", (b+b2)/2, (m+m2)/2, (m+m2)/(b+b2), l }'
+fi
+if [ -n "${FAST:-}" ]; then
+  f=$(run fast 18088)
+  awk -v b="$b" -v f="$f" -v n="$n" 'BEGIN { printf "ratio fast/nginx %.2f; fast/balancer %.2f\n", f/n, f/b }'
 fi
 if [ -n "${ACCESS_LOG:-}" ]; then
   l=$(run "+log" 18087)

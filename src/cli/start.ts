@@ -9,7 +9,7 @@ import { DnsSource, sourcesFromConfig } from '../control/sources/dns.js';
 import type { UpstreamSource } from '../control/sources/source.js';
 import { watchConfigFile } from '../control/watch.js';
 import { DEFAULT_CLOSE_DEADLINE_MS } from '../control/notify/notifier.js';
-import { NodeEngine } from '../engines/node/node-engine.js';
+import { createEngine, type ProxyEngine } from '../engines/create.js';
 import { countOf } from '../util/log-throttle.js';
 import { createLogger } from '../util/logger.js';
 import { EXIT_BAD_INPUT, fail, usageError } from './exit.js';
@@ -97,9 +97,9 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     sourcesFromConfig(c, { log, previous: previous.filter((p): p is DnsSource => p instanceof DnsSource) });
   // Prometheus metrics are kept only when the admin listener (which serves /metrics) runs.
   const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL, sources: dnsSources, metrics: config.admin !== undefined });
-  let balancer: NodeEngine;
+  let balancer: ProxyEngine;
   try {
-    balancer = new NodeEngine(cluster, log);
+    balancer = createEngine(cluster, log);
   } catch (e) {
     await Promise.all(testServers.map((t) => t.close()));
     fail(e); // an access log path that cannot be opened: a config error, exit 2

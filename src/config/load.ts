@@ -16,6 +16,7 @@ import { adminSchema, resolveAdmin, type AdminConfig } from './admin.js';
 import { accessLogSchema, resolveAccessLog, type AccessLogConfig } from './access-log.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { rateObject, resolveLimits, type Limits } from './limits.js';
+import { resolveEngine, type EngineName } from './engine.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -64,6 +65,8 @@ export interface Config {
   readonly admin: AdminConfig | undefined;
   /** The access log; undefined (or absent) when off. */
   readonly accessLog?: AccessLogConfig;
+  /** The proxy engine (absent: "node"). */
+  readonly engine?: EngineName;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -184,6 +187,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     notifications: resolveNotifications(file.notifications),
     admin: resolveAdmin(file.admin),
     accessLog: resolveAccessLog(file.accessLog),
+    engine: resolveEngine(file.engine),
   };
 }
 

@@ -11,6 +11,7 @@ import { backupField, healthCheckField } from '../control/health/config.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../control/health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
 import { limitsSchema } from './limits.js';
+import { engineField } from './engine.js';
 import { isHttpUrl, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
@@ -129,6 +130,7 @@ export const configSchema = z
         description:
           'Addresses or CIDR ranges of proxies in front of the balancer; only their X-Forwarded-* headers are believed, and the client is the rightmost X-Forwarded-For address that is not one of them (default: none)',
       }),
+    engine: engineField,
     timeouts: timeoutsSchema.prefault({}),
     healthCheck: healthCheckField,
     retries: retriesSchema.prefault({}),

@@ -11,6 +11,9 @@ import { startTestServers, type TestServer } from '../../src/testservers/server.
 /** Path of the built CLI. */
 export const CLI = new URL('../../src/cli.js', import.meta.url).pathname;
 
+/** The engine the black-box suite runs against (BALANCER_TEST_ENGINE, else the config's default). */
+export const TEST_ENGINE: string | undefined = process.env.BALANCER_TEST_ENGINE || undefined;
+
 /** A balancer process under test. */
 export interface BalancerProcess {
   readonly url: string;
@@ -42,7 +45,8 @@ export async function startBalancer(
   extraArgs: string[] = [],
   opts: { /** Runs the balancer under `ulimit -n fdLimit` (soft and hard). */ fdLimit?: number } = {},
 ): Promise<BalancerProcess> {
-  const file = config === null ? '' : writeConfig({ addr: '127.0.0.1:0', ...config });
+  const engine = TEST_ENGINE !== undefined && config !== null && !('engine' in config) ? { engine: TEST_ENGINE } : {};
+  const file = config === null ? '' : writeConfig({ addr: '127.0.0.1:0', ...engine, ...config });
   const configArgs = config === null ? [] : ['--config', file];
   const args = [CLI, 'start', ...configArgs, '--log-level', 'debug', ...extraArgs];
   const proc =

@@ -209,8 +209,18 @@ export class AccessLog {
 
   /** Logs one request that just ended. */
   record(r: EndedRequest): void {
+    this.recordEntry(accessEntry(r, this.resolver, performance.now()));
+  }
+
+  /** The client behind trusted proxy or peer `peer` (the fast engine builds its own entries). */
+  clientOf(peer: string, xff: string | undefined): string {
+    return this.resolver.trusts(peer) ? this.resolver.forwardedFor(xff, peer) : peer;
+  }
+
+  /** Logs one request that just ended, from its fields (engines without node:http objects). */
+  recordEntry(e: AccessEntry): void {
     const before = this.writer.waiting;
-    this.writer.write(this.format(accessEntry(r, this.resolver, performance.now())));
+    this.writer.write(this.format(e));
     if (this.writer.waiting === before && this.reportTimer === undefined) this.scheduleReport();
   }
 

@@ -59,7 +59,11 @@ export class ClientAddressResolver {
    * address stops the walk at the last address known good (nothing left of it can be believed).
    */
   forwardedClient(req: IncomingMessage, peer: string): string {
-    const xff = req.headers['x-forwarded-for'];
+    return this.forwardedFor(req.headers['x-forwarded-for'], peer);
+  }
+
+  /** forwardedClient for an X-Forwarded-For value read by other means (the fast engine's raw headers). */
+  forwardedFor(xff: string | string[] | undefined, peer: string): string {
     if (xff === undefined) return peer;
     const list = Array.isArray(xff) ? xff.join(',') : xff;
     let client = peer;

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 import type { Limits } from '../../config/limits.js';
 import type { Logger } from '../../util/logger.js';
 import { ThrottledLog } from '../../util/log-throttle.js';

@@ -3,7 +3,27 @@ import type { MinRate } from '../../config/limits.js';
 import type { Logger } from '../../util/logger.js';
 import { endSocketWithError } from './errors.js';
 import { ThrottledLog } from '../../util/log-throttle.js';
-import type { ClientConnection } from './pipeline.js';
+
+/** What the sweep reads and keeps of one client connection with a request (node's ClientConnection, the fast engine's). */
+export interface RateSubject {
+  readonly socket: Socket;
+  /** The connection has a request being answered. */
+  readonly active: boolean;
+  /** The request target, for the log line. */
+  readonly target: string | undefined;
+  /** The request body is being awaited from the client, with nothing of it buffered. */
+  readonly awaitingBody: boolean;
+  /** A response head went to the client. */
+  readonly responseStarted: boolean;
+  bytesReadAtStart: number;
+  bodyWaitMs: number;
+  stallAt: number;
+  deliveredAtStall: number;
+  sweptAt: number;
+  answeredOnSocket: number;
+  /** Answers no further request on this connection. */
+  last(): void;
+}
 
 /** How often the one sweep over the connections with a request runs. */
 export const DATA_RATE_SWEEP_MS = 1000;
@@ -39,7 +59,7 @@ export class DataRateSweep {
 
   /** Starts the sweep over `active` (the connections with a request); `rates` reads the config in force. */
   constructor(
-    private readonly active: ReadonlySet<ClientConnection>,
+    private readonly active: ReadonlySet<RateSubject>,
     private readonly rates: () => { readonly body: MinRate | undefined; readonly response: MinRate | undefined },
     private readonly log: Logger,
   ) {
@@ -57,11 +77,11 @@ export class DataRateSweep {
     if (body === undefined && response === undefined) return;
     const now = performance.now();
     for (const c of this.active) {
-      const { req, res, socket } = c;
-      if (req === undefined || res === undefined || socket.destroyed) continue;
+      const { socket } = c;
+      if (!c.active || socket.destroyed) continue;
       const dt = now - c.sweptAt;
       c.sweptAt = now;
-      if (body !== undefined && !req.complete && req.readableFlowing === true && req.readableLength === 0) {
+      if (body !== undefined && c.awaitingBody) {
         c.bodyWaitMs += dt;
         if (c.bodyWaitMs > body.graceMs) {
           const rate = (socket.bytesRead - c.bytesReadAtStart) / (c.bodyWaitMs / 1000);
@@ -85,18 +105,18 @@ export class DataRateSweep {
     }
   };
 
-  private cut(c: ClientConnection, what: 'request body' | 'response', rate: number, min: MinRate): void {
-    const { socket, res, req } = c;
+  private cut(c: RateSubject, what: 'request body' | 'response', rate: number, min: MinRate): void {
+    const { socket } = c;
     c.last();
     const client = socket.remoteAddress;
-    const url = req?.url;
+    const url = c.target;
     const shown = rate < 10 ? rate.toFixed(1) : String(Math.round(rate));
     this.cuts.note(what, this.log, (count, seconds) => [
       { client, url, bytesPerSecond: Number(shown), minimum: min.bytesPerSecond, count },
       `${what} too slow: client ${client} at ${shown} B/s (minimum ${min.bytesPerSecond} B/s after ${min.graceMs / 1000} s); connection closed` +
         (count > 1 ? ` (${count} such cuts in the last ${seconds} s)` : ''),
     ]);
-    if (what === 'request body' && res !== undefined && !res.headersSent && socket.writable) {
+    if (what === 'request body' && c.active && !c.responseStarted && socket.writable) {
       // Kestrel answers a too-slow upload 408; the connection closes either way, which cancels
       // the upstream request (the exchange sees its client go).
       c.answeredOnSocket = 408;

@@ -16,12 +16,12 @@ const HOP_BY_HOP = new Set([
 // default). Every x-forwarded-* header is dropped too (a prefix test, see isForwardedHeader).
 const FORWARDING = new Set(['forwarded', 'x-real-ip']);
 // X-Forwarded-* values a trusted proxy sets that we keep as they are (the first proxy knows them).
-const KEPT_FROM_TRUSTED = ['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port'] as const;
+export const KEPT_FROM_TRUSTED = ['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port'] as const;
 
 // X-Forwarded-Port of the last request: a listener's port, so nearly always the same string.
 let lastPort = -1;
 let lastPortText = '';
-function portText(port: number): string {
+export function portText(port: number): string {
   if (port !== lastPort) {
     lastPort = port;
     lastPortText = String(port);
@@ -29,8 +29,13 @@ function portText(port: number): string {
   return lastPortText;
 }
 
+/** True for lower-cased request header names never forwarded: hop-by-hop, Proxy-Connection, Expect, and Proxy (httpoxy). */
+export function isHopByHop(lower: string): boolean {
+  return HOP_BY_HOP.has(lower) || lower === 'proxy';
+}
+
 /** True for the headers an untrusted client may not send upstream: X-Forwarded-*, Forwarded, X-Real-IP. */
-function isForwardedHeader(lower: string): boolean {
+export function isForwardedHeader(lower: string): boolean {
   if (lower.startsWith('x-forwarded-') || FORWARDING.has(lower)) return true;
   // CGI-style servers read X_Forwarded_For as X-Forwarded-For (both become HTTP_X_FORWARDED_FOR).
   if (!lower.includes('_')) return false;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Exchange } from './exchange.js';
+import type { RateSubject } from './data-rate.js';
 
 /** Requests parsed ahead of the one being answered before the connection stops being read. */
 export const PIPELINE_PAUSE_AT = 8;
@@ -29,7 +30,7 @@ export interface ExchangeSlot {
  * PIPELINE_PAUSE_AT requests wait. After a response that closes the connection
  * (`Connection: close`, an error) or a cut, the requests behind it are never started.
  */
-export class ClientConnection implements ExchangeSlot {
+export class ClientConnection implements ExchangeSlot, RateSubject {
   /** The request being answered, undefined between requests. */
   req: IncomingMessage | undefined;
   /** Its response. */
@@ -50,6 +51,23 @@ export class ClientConnection implements ExchangeSlot {
   exchange: Exchange | undefined;
   /** Status the balancer answered the current request with on the raw socket (408 slow body, 400 bad body); 0: none. */
   answeredOnSocket = 0;
+  /** A request is being answered (data-rate.ts). */
+  get active(): boolean {
+    return this.req !== undefined && this.res !== undefined;
+  }
+  /** The request target (data-rate.ts). */
+  get target(): string | undefined {
+    return this.req?.url;
+  }
+  /** The body is being read and nothing of it is buffered (data-rate.ts). */
+  get awaitingBody(): boolean {
+    const r = this.req;
+    return r !== undefined && !r.complete && r.readableFlowing === true && r.readableLength === 0;
+  }
+  /** A response head went out (data-rate.ts). */
+  get responseStarted(): boolean {
+    return this.res?.headersSent === true;
+  }
   private queue: [IncomingMessage, ServerResponse][] | undefined;
   private pausedByUs = false;
   private over = false;

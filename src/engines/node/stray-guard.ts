@@ -69,6 +69,11 @@ export class StrayGuard {
     return s !== undefined && s.until > this.now();
   }
 
+  /** Reports a stray seen by an engine with its own connection pools (the fast engine). */
+  report(u: Upstream): void {
+    this.stray(u);
+  }
+
   private stray(u: Upstream): void {
     const now = this.now();
     let s = this.suspects.get(u);
