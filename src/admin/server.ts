@@ -40,6 +40,8 @@ export interface AdminServerOptions {
   readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number };
   /** Served at GET /metrics (Prometheus text format), under the same guard as /api/; absent: 404. */
   readonly metrics?: { readonly contentType: string; metrics(): Promise<string> } | undefined;
+  /** The worker processes (`"workers"` > 1), shown by GET /api/servers; absent with one process. */
+  readonly workers?: (() => readonly unknown[]) | undefined;
 }
 
 /** A running admin listener. */
@@ -148,7 +150,7 @@ function decodeName(segment: string): string {
 }
 
 /** Routes one request that passed the guard (or needs none). */
-async function route(req: IncomingMessage, res: ServerResponse, path: string, control: AdminControl, streams?: EventStreams): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, path: string, control: AdminControl, streams?: EventStreams, workers?: () => readonly unknown[]): Promise<void> {
   const method = req.method ?? 'GET';
   const read = method === 'GET' || method === 'HEAD';
 
@@ -161,7 +163,7 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, co
 
   if (path === '/api/servers') {
     if (!read) throw methodNotAllowed(method, 'GET, HEAD');
-    send(res, 200, { servers: control.servers(), sources: control.sources() });
+    send(res, 200, { servers: control.servers(), sources: control.sources(), ...(workers !== undefined ? { workers: workers() } : {}) });
     return;
   }
   if (path === '/api/config') {
@@ -290,7 +292,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         res.setHeader('connection', 'close');
         return refuse(req, res, refusal, path, remote);
       }
-      route(req, res, path, control, streams).catch((e: unknown) => {
+      route(req, res, path, control, streams, opts.workers).catch((e: unknown) => {
         if (res.headersSent) {
           res.destroy();
           return;

@@ -17,6 +17,10 @@ import { writePidFile } from './pid-file.js';
 import { FLAGS_LABEL, quickConfig } from './quick-config.js';
 import { RELOAD_SIGNAL } from './reload.js';
 import { testServersFor } from './test-servers.js';
+import type { ControlPlane, Engine } from '../engines/engine.js';
+import type { Logger } from '../util/logger.js';
+import { runWorker } from '../workers/worker.js';
+import { isWorkerProcess, keepWorkerCount, logWorkers, workerPool } from '../workers/start.js';
 
 /** Options of `balancer start` (the default command). */
 export interface StartOptions {
@@ -85,8 +89,13 @@ function loadStartConfig(opts: StartOptions): Config {
   }
 }
 
+/** The engine serving clients (in this process, or in each worker). */
+const makeEngine = (plane: ControlPlane, log: Logger): ProxyEngine => createEngine(plane, log);
+
 /** Runs until SIGINT/SIGTERM (or SIGHUP in a terminal), then stops gracefully and exits 0. */
 export async function startCommand(opts: StartOptions): Promise<void> {
+  // A worker (`"workers"` > 1) gets its config and servers from the primary (src/workers/).
+  if (isWorkerProcess()) return runWorker(opts.logLevel, makeEngine);
   const config = loadStartConfig(opts);
   const log = createLogger(opts.logLevel);
   for (const w of configWarnings(config)) log.warn({ warning: w }, w);
@@ -98,13 +107,15 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   // Prometheus metrics are kept only when the admin listener (which serves /metrics) runs.
   const cluster = new Cluster(config, { log, fileless: config.file === FLAGS_LABEL, sources: dnsSources, metrics: config.admin !== undefined });
   let balancer: ProxyEngine;
+  const pool = workerPool(config, cluster, log);
   try {
-    balancer = createEngine(cluster, log);
+    balancer = pool ?? makeEngine(cluster, log);
   } catch (e) {
     await Promise.all(testServers.map((t) => t.close()));
     fail(e); // an access log path that cannot be opened: a config error, exit 2
   }
   cluster.attach(balancer);
+  keepWorkerCount(cluster, config);
   let bound: AddressInfo;
   try {
     bound = await balancer.listen();
@@ -116,7 +127,8 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   let admin: AdminServer | undefined;
   if (config.admin !== undefined) {
     try {
-      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log, events: cluster, metrics: cluster.metrics });
+      const metrics = pool !== undefined && cluster.metrics !== undefined ? pool.metricsSource(cluster.metrics) : cluster.metrics;
+      admin = await startAdminServer({ addr: config.admin.addr, token: config.admin.token, control: cluster, log, events: cluster, metrics, workers: pool && (() => pool.views()) });
     } catch (e) {
       await balancer.close(0);
       await cluster.stop(0);
@@ -148,6 +160,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     config.file === FLAGS_LABEL
       ? ''
       : `; reload the config with ${attached ? '' : 'SIGHUP, '}kill -USR2 ${process.pid}${opts.pidFile !== undefined ? ` or balancer reload --pid-file ${opts.pidFile}` : ''}`;
+  if (pool !== undefined) logWorkers(pool, log);
   log.info({ pid: process.pid, attached }, `pid ${process.pid}: ${attached ? 'Ctrl-C or closing the terminal stops' : 'SIGTERM stops'}${reloadHow}`);
   if (testServers.length > 0) log.info(`try: curl ${balancer.url()}/   (run it a few times: each answer names its server)`);
 

@@ -1,6 +1,8 @@
 import type { ServerView } from '../admin/control.js';
 import type { SourceStatus } from '../control/sources/source.js';
 import { callAdmin, resolveAdminTarget, type AdminOptions } from './admin-client.js';
+import { formatWorkers } from '../workers/status-line.js';
+import type { WorkerView } from '../workers/primary.js';
 
 /** Options of `balancer status`. */
 export interface StatusOptions extends AdminOptions {
@@ -71,7 +73,7 @@ export function formatStatusTable(servers: readonly ServerView[], sources: reado
 export async function statusCommand(o: StatusOptions): Promise<void> {
   const target = resolveAdminTarget(o);
   const { body } = await callAdmin(target, 'GET', '/api/servers');
-  const { servers, sources } = body as { servers: ServerView[]; sources: SourceStatus[] };
+  const { servers, sources, workers } = body as { servers: ServerView[]; sources: SourceStatus[]; workers?: WorkerView[] };
   const width = process.stdout.isTTY === true ? process.stdout.columns : undefined;
-  process.stdout.write(o.json === true ? `${JSON.stringify(body, null, 2)}\n` : formatStatusTable(servers, sources, width));
+  process.stdout.write(o.json === true ? `${JSON.stringify(body, null, 2)}\n` : formatStatusTable(servers, sources, width) + formatWorkers(workers));
 }

@@ -4,6 +4,8 @@ export interface ListenAddress {
   readonly host: string | undefined;
   /** TCP port, 0..65535 (0: any free port). */
   readonly port: number;
+  /** Workers (src/workers/) bind their own sockets with SO_REUSEPORT: the kernel spreads connections among them. */
+  readonly reusePort?: boolean;
 }
 
 /**

@@ -17,6 +17,7 @@ import { accessLogSchema, resolveAccessLog, type AccessLogConfig } from './acces
 import { configSchema, type ConfigFile } from './schema.js';
 import { rateObject, resolveLimits, type Limits } from './limits.js';
 import { resolveEngine, type EngineName } from './engine.js';
+import { resolveWorkers } from './workers.js';
 
 /** One backend as the balancer uses it. */
 export interface ServerConfig {
@@ -67,6 +68,8 @@ export interface Config {
   readonly accessLog?: AccessLogConfig;
   /** The proxy engine (absent: "node"). */
   readonly engine?: EngineName;
+  /** Worker processes serving clients (1: this process serves them itself). */
+  readonly workers?: number;
 }
 
 /** A config that cannot be used: every problem, each as `file: path: found phrase`. */
@@ -188,6 +191,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     admin: resolveAdmin(file.admin),
     accessLog: resolveAccessLog(file.accessLog),
     engine: resolveEngine(file.engine),
+    workers: resolveWorkers(file.workers),
   };
 }
 

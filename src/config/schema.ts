@@ -12,6 +12,7 @@ import { DEFAULT_MAX_ATTEMPTS } from '../control/health/retry.js';
 import { DEFAULT_RETRY_BUDGET } from '../control/health/retry-budget.js';
 import { limitsSchema } from './limits.js';
 import { engineField } from './engine.js';
+import { workersSchema } from './workers.js';
 import { isHttpUrl, NOT_HTTP_URL, positive, positiveSeconds as seconds } from './fields.js';
 
 // Custom messages are predicate phrases: the formatter prints `path: <found> <phrase>`.
@@ -138,6 +139,7 @@ export const configSchema = z
     notifications: notificationsSchema,
     admin: adminSchema,
     accessLog: accessLogSchema,
+    workers: workersSchema,
     servers: z
       .array(z.union([serverSchema, dnsServerSchema, srvServerSchema]))
       .min(1, { message: 'is empty (at least one server is required)' })

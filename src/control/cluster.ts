@@ -24,6 +24,7 @@ import type { EventFeed, FeedSnapshot, FeedSummary } from '../admin/events.js';
 import { Metrics } from './metrics.js';
 import { probe as probeServer } from './health/probe.js';
 import { localResourceCode } from '../engines/node/local-errors.js';
+import type { MemberState, RemoteAttempts, RemoteWorkers } from '../workers/reports.js';
 
 /**
  * Builds the upstream sources of a config besides its static list (DNS, ...): the seam for new
@@ -104,6 +105,8 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
   private stopped = false;
   // The reload in progress (reloads run one after another).
   private reloading: Promise<void> = Promise.resolve();
+  // Worker processes serving clients with this control plane's servers (workers > 1).
+  private remote: RemoteWorkers | undefined;
 
   /** Builds the control plane of `config`; nothing runs until `start()`. */
   constructor(config: Config, private readonly o: ClusterOptions) {
@@ -113,7 +116,7 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
     this.sourceFactory = o.sources ?? (() => []);
     this.load = o.load ?? loadConfig;
     const deps = o.deps ?? defaultDeps;
-    this.states = new ServerStates(config.algorithm, config.algorithmOptions, deps, this.clock, config.health.slowStartMs);
+    this.states = new ServerStates(config.algorithm, config.algorithmOptions, deps, this.clock, config.health.slowStartMs, () => this.remote?.changed());
     this.metrics = o.metrics === true ? new Metrics(() => this.servers()) : undefined;
     this.health = new HealthChecker({ servers: [], target: this.states, settings: config.health, events: this.events, logger: o.log, clock: this.clock, probe: this.countedProbe(o.probe) });
     if (this.metrics !== undefined) this.events.on('event', (ev) => this.countTransition(ev.type, ev.server.addr));
@@ -198,6 +201,44 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
   retryDecision(input: RetryInput): RetryDecision {
     this.retryReason = input.kind;
     return decideRetry(input, this.budget, this.cfg.retries.attempts);
+  }
+
+  // ---- Workers (src/workers/): they select and report; health decisions stay here. ----
+
+  /** Worker processes serve clients with these servers: they hear of every change and their in-flight counts show in the views. */
+  attachWorkers(remote: RemoteWorkers): void {
+    this.remote = remote;
+  }
+
+  /** The servers taking part in selection, in order, with what a worker's selection needs of each. */
+  members(): MemberState[] {
+    return this.states.servers.map((u) => ({
+      key: this.byUpstream.get(u)?.key ?? u.addr,
+      url: u.url.href,
+      name: u.name,
+      weight: u.weight,
+      backup: u.backup,
+      healthy: this.states.healthy(u),
+      operator: this.states.operator(u),
+    }));
+  }
+
+  /**
+   * Attempts a worker made on the server `key`, reported in one batch: the totals, live figures
+   * and passive health count them as attemptEnded does, in their order (in-flight counts and the
+   * algorithm's averages are the worker's own). A server that left meanwhile is skipped.
+   */
+  remoteAttempts(key: string, r: RemoteAttempts): void {
+    const e = this.entries.get(key);
+    if (e === undefined) return;
+    const u = e.upstream;
+    e.requests += r.requests;
+    e.failures += r.failures;
+    if (r.requests > 0) this.liveStats.add(u, r.requests, r.failures, r.hist);
+    for (const p of r.passive) {
+      if (typeof p === 'number') this.health.reportSuccess(u, p);
+      else this.reportFailure(u, p.reason, p.cause);
+    }
   }
 
   // ---- Reloads. ----
@@ -403,7 +444,7 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
       e.operatorAt = this.clock.epoch();
       this.states.setOperator(u, to);
       this.metrics?.transition(u, action === 'drain' ? 'draining' : action === 'disable' ? 'disabled' : 'enabled');
-      const what = action === 'drain' ? `draining: no new requests, ${countOf(u.inflight, 'request')} in flight` : action === 'disable' ? 'disabled: no traffic, no health alerts' : 'enabled: back in rotation';
+      const what = action === 'drain' ? `draining: no new requests, ${countOf(u.inflight + (this.remote?.inflight(e.key) ?? 0), 'request')} in flight` : action === 'disable' ? 'disabled: no traffic, no health alerts' : 'enabled: back in rotation';
       this.log.info({ server: u.addr, name: u.name, action }, `server ${u.addr} ${what}`);
       this.announce({ type: action === 'drain' ? 'drained' : action === 'disable' ? 'disabled' : 'enabled', reason: `${action} by an operator`, server: { addr: u.addr, name: u.name }, view: this.view(e) });
     }
@@ -451,7 +492,7 @@ export class Cluster implements AdminControl, ControlPlane, EventFeed {
       since: new Date(Math.max(healthSince, e.operatorAt)).toISOString(),
       weight: u.weight,
       effectiveWeight: u.available ? u.effectiveWeight : 0,
-      inflight: u.inflight,
+      inflight: u.inflight + (this.remote?.inflight(e.key) ?? 0),
       requests: e.requests,
       failures: e.failures,
       backup: u.backup,

@@ -72,6 +72,32 @@ export class LiveStats<K extends object> {
     r.hist[b] = (r.hist[b] as number) + 1;
   }
 
+  /** `count` attempts on `server` ended (`errors` of them failed), their durations counted per bucket in `hist` (bucketOf): a batch another process (a worker) recorded, counted in the current second. */
+  add(server: K, count: number, errors: number, hist: readonly (readonly [bucket: number, n: number])[]): void {
+    const r = this.ringNow(server);
+    r.ring.counts[r.slot] = (r.ring.counts[r.slot] as number) + count;
+    r.ring.errors[r.slot] = (r.ring.errors[r.slot] as number) + errors;
+    for (const [b, n] of hist) if (b >= 0 && b < BUCKETS) r.ring.hist[r.slot * BUCKETS + b] = (r.ring.hist[r.slot * BUCKETS + b] as number) + n;
+  }
+
+  // The ring of `server` with its slot for the current second, cleared when the second is new.
+  private ringNow(server: K): { ring: Ring; slot: number } {
+    let ring = this.rings.get(server);
+    if (ring === undefined) {
+      ring = new Ring();
+      this.rings.set(server, ring);
+    }
+    const sec = Math.floor(this.clock.now() / 1000);
+    const slot = sec % LIVE_WINDOW_S;
+    if (ring.stamps[slot] !== sec) {
+      ring.stamps[slot] = sec;
+      ring.counts[slot] = 0;
+      ring.errors[slot] = 0;
+      ring.hist.fill(0, slot * BUCKETS, slot * BUCKETS + BUCKETS);
+    }
+    return { ring, slot };
+  }
+
   /** The figures of `server` now. */
   figures(server: K): LiveFigures {
     const r = this.rings.get(server);

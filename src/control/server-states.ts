@@ -36,6 +36,8 @@ export class ServerStates implements HealthTarget {
     private readonly deps: SelectorDeps,
     clock: Clock,
     slowStartMs: number,
+    // Told after every change of membership, health, operator state or weight (workers mirror them).
+    private readonly onChange: () => void = () => undefined,
   ) {
     this.pool = new Pool([], algorithm, options, deps, this.stateOf);
     this.slowStart = new SlowStart(slowStartMs, clock, () => this.refresh(), (u, f) => void (this.stateOf(u).weightFactor = f));
@@ -87,6 +89,7 @@ export class ServerStates implements HealthTarget {
     } else {
       this.pool.setServers(list);
     }
+    this.onChange();
   }
 
   /** Forgets a server that left and has nothing in flight. */
@@ -116,6 +119,7 @@ export class ServerStates implements HealthTarget {
     if (r === undefined || r.healthy === healthy) return;
     r.healthy = healthy;
     this.recompute(u, true);
+    this.onChange();
   }
 
   /** An operator action: drain or disable take `u` out of selection; active brings it back (slow start eases it in). */
@@ -124,6 +128,7 @@ export class ServerStates implements HealthTarget {
     if (r === undefined || r.operator === operator) return;
     r.operator = operator;
     this.recompute(u, true);
+    this.onChange();
   }
 
   /** Sets the configured weight of `u` (an operator's override, or a reload). */
@@ -132,6 +137,7 @@ export class ServerStates implements HealthTarget {
     if (r === undefined || r.state.weight === weight) return;
     r.state.weight = weight;
     this.refresh();
+    this.onChange();
   }
 
   /** No health alerts for `u` (disabled for maintenance). */

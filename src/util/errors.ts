@@ -15,7 +15,9 @@ export type StartupErrorCode =
   /** The configured algorithm has no selector yet. */
   | 'E_ALGORITHM_NOT_IMPLEMENTED'
   /** The listen address cannot be bound (taken, not permitted...). */
-  | 'E_LISTEN';
+  | 'E_LISTEN'
+  /** A worker process (`"workers"` > 1) exited before it listened. */
+  | 'E_WORKER_START';
 
 /** Health checker misuse (thrown as HealthError). */
 export type HealthErrorCode =

@@ -173,13 +173,13 @@ export class NodeEngine implements Engine {
 
   /** Starts listening on the config's address (port 0 picks a free port). */
   async listen(): Promise<AddressInfo> {
-    const { host, port } = this.config.listen;
+    const { host, port, reusePort } = this.config.listen;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(new BalancerError('E_LISTEN', `cannot listen on ${this.config.addr}: ${err.code ?? err.message}`));
       };
       this.server.once('error', onError);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, reusePort: reusePort === true }, () => {
         this.server.off('error', onError);
         this.listening = true;
         const { limits } = this.config;
