@@ -298,7 +298,7 @@ describe(`hostile-request table (engine: ${ENGINE})`, () => {
       servers: [{ addr: backend.url }],
     });
     // The normal client: one request after another on its own keep-alive connection, all along.
-    const agent = new Agent({ connections: 1 });
+    const agent = new Agent({ connections: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
     normalLoop = (async () => {
       while (!stopNormal) {
         try {
@@ -318,9 +318,12 @@ describe(`hostile-request table (engine: ${ENGINE})`, () => {
   after(async () => {
     stopNormal = true;
     await normalLoop;
-    await b.stop();
+    // A connection some row left open would hold a graceful stop for ever: fail, do not hang.
+    const stopped = await Promise.race([b.stop(), new Promise<'late'>((r) => setTimeout(() => r('late'), 20_000))]);
+    if (stopped === 'late') await b.stop('SIGKILL');
     await backend.close();
     victim.close();
+    assert.notEqual(stopped, 'late', 'the balancer did not stop within 20 s of SIGTERM');
   });
 
   describe('rows', { concurrency: true }, () => {

@@ -28,6 +28,9 @@ export interface TunnelOptions {
 // the connection closes after it.
 const REFUSED_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'trailer']);
 
+/** How long a refused upgrade's connection is read (and what comes discarded) before it is closed. */
+const LINGER_MS = 5000;
+
 /** A refused upgrade's answer headers without hop-by-hop ones, plus Connection: close (the body ends with the close). */
 function refusedAnswerHeaders(res: IncomingMessage): string[] {
   const named = connectionTokens(res.headers.connection);
@@ -91,6 +94,14 @@ export function tunnelUpgrade(
     socket.write(head(`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`, refusedAnswerHeaders(res)));
     res.pipe(socket);
     res.on('end', () => end(undefined));
+    // Once the answer is out, drop what the client still sends until it closes, for at most
+    // LINGER_MS (nginx's lingering close): an upgraded socket is no longer the HTTP server's to
+    // close, and one left with unread bytes never ends, holding a graceful stop open for ever.
+    socket.once('finish', () => {
+      socket.on('data', () => undefined);
+      socket.once('end', () => socket.destroy());
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    });
   });
   out.on('upgrade', (res, upstreamSocket, upstreamHead) => {
     out.setTimeout(0);

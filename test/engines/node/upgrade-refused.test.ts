@@ -3,9 +3,11 @@
 // WebSocket-smuggling row: the chunked framing header was relayed over the de-chunked body).
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { startBalancer } from '../../helpers/cluster.js';
 import { rawBackend } from '../../helpers/raw-backend.js';
+import { waitFor } from '../../helpers/wait.js';
 
 test('a refused upgrade with a chunked answer reaches the client whole, framed, and closed', async () => {
   const raw = await rawBackend((_req, res) => {
@@ -40,6 +42,34 @@ test('a refused upgrade with a chunked answer reaches the client whole, framed, 
     assert.equal(reply.headers.connection, 'close');
   } finally {
     await b.stop();
+    await raw.close();
+  }
+});
+
+test('a refused upgrade whose client sent more bytes does not hold the connection (SIGTERM still stops the balancer)', async () => {
+  const raw = await rawBackend((req, res) => {
+    // Slow to refuse, so the client's next bytes arrive while the balancer waits for the answer.
+    setTimeout(() => res.end('no'), req.url === '/ws' ? 300 : 0);
+  });
+  const b = await startBalancer({ timeouts: { shutdown: 5 }, healthCheck: { enabled: false, passive: { maxFails: 0 } }, servers: [{ addr: raw.url }] });
+  try {
+    const { port, hostname } = new URL(b.url);
+    const s = connect(Number(port), hostname);
+    let data = '';
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => (data += d));
+    const closed = new Promise<void>((r) => s.on('close', () => r()));
+    s.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    // The backend holds the refusal 300 ms; these bytes arrive while the balancer waits for it.
+    await new Promise((r) => setTimeout(r, 100));
+    s.write('GET /after HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    assert.match(data, /^HTTP\/1\.1 200 /);
+    // SIGTERM: the balancer must be gone well within its 5 s grace plus the 5 s lingering close.
+    const stopped = await Promise.race([b.stop(), new Promise<'late'>((r) => setTimeout(() => r('late'), 15_000))]);
+    assert.equal(stopped, 0, 'the balancer did not stop within 15 s of SIGTERM: a connection was left open');
+  } finally {
+    await b.stop('SIGKILL');
     await raw.close();
   }
 });
