@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Upstream } from '../../control/selection/upstream.js';
 import { classifyUpstreamError, writeSocketError, type UpstreamFailure } from './errors.js';
-import { upstreamHeaders } from './headers.js';
+import { connectionTokens, upstreamHeaders } from './headers.js';
 import type { UpstreamTlsOptions } from './upstream-tls.js';
 
 /** Settings a tunnel needs. */
@@ -24,6 +24,28 @@ export interface TunnelOptions {
   readonly idleTimeoutMs: number;
   /** TLS options towards an https server (upstream-tls.ts). */
   readonly tls?: UpstreamTlsOptions;
+}
+
+// Not relayed with a refused upgrade's answer: node:http has already undone the body's framing
+// (a relayed "Transfer-Encoding: chunked" over the plain bytes breaks the client's parser), and
+// the connection closes after it.
+const REFUSED_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'trailer']);
+
+/** How long a refused upgrade's connection is read (and what comes discarded) before it is closed. */
+const LINGER_MS = 5000;
+
+/** A refused upgrade's answer headers without hop-by-hop ones, plus Connection: close (the body ends with the close). */
+function refusedAnswerHeaders(res: IncomingMessage): string[] {
+  const named = connectionTokens(res.headers.connection);
+  const out: string[] = [];
+  for (let i = 0; i < res.rawHeaders.length; i += 2) {
+    const name = res.rawHeaders[i] as string;
+    const lower = name.toLowerCase();
+    if (REFUSED_HOP_BY_HOP.has(lower) || named?.has(lower) === true) continue;
+    out.push(name, res.rawHeaders[i + 1] as string);
+  }
+  out.push('Connection', 'close');
+  return out;
 }
 
 /** Serialises a status line and headers for a raw socket. */
@@ -71,11 +93,19 @@ export function tunnelUpgrade(
     writeSocketError(socket, failure.status, failure.reason);
     end(failure);
   });
-  // The backend refused to switch protocols: relay its answer as-is and close.
+  // The backend refused to switch protocols: relay its answer, delimited by the close.
   out.on('response', (res) => {
-    socket.write(head(`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`, res.rawHeaders));
+    socket.write(head(`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`, refusedAnswerHeaders(res)));
     res.pipe(socket);
     res.on('end', () => end(undefined));
+    // Once the answer is out, drop what the client still sends until it closes, for at most
+    // LINGER_MS (nginx's lingering close): an upgraded socket is no longer the HTTP server's to
+    // close, and one left with unread bytes never ends, holding a graceful stop open for ever.
+    socket.once('finish', () => {
+      socket.on('data', () => undefined);
+      socket.once('end', () => socket.destroy());
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    });
   });
   out.on('upgrade', (res, upstreamSocket, upstreamHead) => {
     out.setTimeout(0);

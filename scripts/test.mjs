@@ -1,0 +1,41 @@
+// `npm test` (after the build): every test once, then the black-box engine suite (the real CLI on
+// real sockets: test/engines/node/*.test.js and the hostile-request table) a second time with
+// BALANCER_TEST_ENGINE=fast, so both engines pass the same tests (issue 11). The second pass runs
+// only when the build has the fast engine. Exits non-zero when either pass fails.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const dist = join(root, 'dist');
+const runner = ['--test', '--test-concurrency=2', '--test-timeout=180000'];
+
+/** Every *.test.js under `dir`, sorted (as `find | sort` did). */
+function testFiles(dir) {
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.test.js'))
+    .map((f) => join(dir, f))
+    .sort();
+}
+
+/** Runs node --test on `files` with `env` added; returns its exit status. */
+function pass(title, files, env = {}) {
+  console.log(`\n# ${title}: ${files.length} files`);
+  const r = spawnSync(process.execPath, [...runner, ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
+  return r.status ?? 1;
+}
+
+const all = pass('all tests (default engine)', testFiles(join(dist, 'test')));
+
+let second = 0;
+const fastEngine = join(dist, 'src', 'engines', 'fast', 'fast-engine.js');
+if (existsSync(fastEngine)) {
+  const blackBox = [...testFiles(join(dist, 'test', 'engines', 'node')), join(dist, 'test', 'engines', 'hostile-table.test.js')];
+  second = pass('black-box engine suite again with BALANCER_TEST_ENGINE=fast', blackBox, { BALANCER_TEST_ENGINE: 'fast' });
+} else {
+  console.log(`\n# second pass (BALANCER_TEST_ENGINE=fast) skipped: this build has no fast engine (${fastEngine} is missing)`);
+}
+
+console.log(`\n# npm test: default engine ${all === 0 ? 'passed' : 'FAILED'}; fast engine ${existsSync(fastEngine) ? (second === 0 ? 'passed' : 'FAILED') : 'not built'}`);
+process.exit(all !== 0 ? all : second);
