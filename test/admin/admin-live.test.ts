@@ -65,7 +65,8 @@ test('drain under load: no new requests from the moment drain returns, the slow 
   try {
     const admin = await adminUrl(bp);
     // Two slow requests: round-robin puts one on each server.
-    const slow = [get(`${bp.url}/slow?ms=1500`), get(`${bp.url}/slow?ms=1500`)];
+    // Long enough that the drain command (a CLI process, slow to start on a busy machine) answers while they run.
+    const slow = [get(`${bp.url}/slow?ms=5000`), get(`${bp.url}/slow?ms=5000`)];
     await waitFor(() => atA() > 0 && atB() > 0, 'a slow request on each server');
     const failed: string[] = [];
     const load = (async () => {
