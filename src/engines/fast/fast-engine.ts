@@ -6,9 +6,8 @@ import type { UpstreamFailure } from '../../control/upstream-errors.js';
 import { MAX_REPLAY_BODY_BYTES } from '../../control/health/retry.js';
 import type { Config } from '../../config/load.js';
 import { formatHostPort } from '../../config/listen.js';
-import { RESERVED_FDS, softFdLimit } from '../../config/limits.js';
+import { listenOn } from '../listen.js';
 import { reloadAccessLog, reopenAccessLog } from '../access-log-reload.js';
-import { BalancerError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import { countOf, lastSeconds, LogThrottle, ThrottledLog } from '../../util/log-throttle.js';
 import type { ControlPlane, Engine } from '../engine.js';
@@ -337,26 +336,8 @@ export class FastEngine implements Engine {
 
   /** Starts listening on the config's address (port 0 picks a free port). */
   async listen(): Promise<AddressInfo> {
-    // Workers (src/workers/) each bind the port themselves with SO_REUSEPORT.
-    const { host, port, reusePort } = this.config.listen;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        reject(new BalancerError('E_LISTEN', `cannot listen on ${this.config.addr}: ${err.code ?? err.message}`));
-      };
-      this.server.once('error', onError);
-      this.server.listen({ port, host, reusePort: reusePort === true }, () => {
-        this.server.off('error', onError);
-        this.listening = true;
-        const { limits } = this.config;
-        this.log.info(
-          { maxConnections: limits.maxConnections, fdLimit: limits.maxConnectionsDerived ? softFdLimit() : undefined, engine: 'fast' },
-          limits.maxConnectionsDerived
-            ? `up to ${limits.maxConnections} client connections (limits.maxConnections from the fd limit ${softFdLimit()}: (limit - ${RESERVED_FDS}) / 2); engine "fast"`
-            : `up to ${limits.maxConnections} client connections (limits.maxConnections); engine "fast"`,
-        );
-        resolve();
-      });
-    });
+    await listenOn(this.server, this.config, this.log, { fields: { engine: 'fast' }, suffix: '; engine "fast"' });
+    this.listening = true;
     return this.address();
   }
 

@@ -4,9 +4,8 @@ import type { Duplex } from 'node:stream';
 import type { Upstream } from '../../control/selection/upstream.js';
 import type { Config } from '../../config/load.js';
 import { formatHostPort } from '../../config/listen.js';
-import { RESERVED_FDS, softFdLimit } from '../../config/limits.js';
+import { listenOn } from '../listen.js';
 import type { ControlPlane, Engine } from '../engine.js';
-import { BalancerError } from '../../util/errors.js';
 import { reloadAccessLog, reopenAccessLog } from '../access-log-reload.js';
 import { AccessLog } from './access-log.js';
 import type { Logger } from '../../util/logger.js';
@@ -183,25 +182,8 @@ export class NodeEngine implements Engine {
 
   /** Starts listening on the config's address (port 0 picks a free port). */
   async listen(): Promise<AddressInfo> {
-    const { host, port, reusePort } = this.config.listen;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        reject(new BalancerError('E_LISTEN', `cannot listen on ${this.config.addr}: ${err.code ?? err.message}`));
-      };
-      this.server.once('error', onError);
-      this.server.listen({ port, host, reusePort: reusePort === true }, () => {
-        this.server.off('error', onError);
-        this.listening = true;
-        const { limits } = this.config;
-        this.log.info(
-          { maxConnections: limits.maxConnections, fdLimit: limits.maxConnectionsDerived ? softFdLimit() : undefined },
-          limits.maxConnectionsDerived
-            ? `up to ${limits.maxConnections} client connections (limits.maxConnections from the fd limit ${softFdLimit()}: (limit - ${RESERVED_FDS}) / 2)`
-            : `up to ${limits.maxConnections} client connections (limits.maxConnections)`,
-        );
-        resolve();
-      });
-    });
+    await listenOn(this.server, this.config, this.log);
+    this.listening = true;
     return this.address();
   }
 
