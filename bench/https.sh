@@ -31,15 +31,10 @@ declare -A PORT=([nginx]=18443 [haproxy]=18444 [balancer]=18445)
 bench_backends 4096
 
 # nginx: TLS and HTTP/2, one worker, keep-alive to the backends.
-cat > "$work/nginx-lb.conf" <<CONF
-daemon off; worker_processes 1; pid $work/lb.pid; error_log $work/lb.err;
-events { worker_connections 8192; }
-http { access_log off; keepalive_requests 1000000;
-$(bench_nginx_upstream)
+bench_nginx_conf nginx-lb 8192 "$(bench_nginx_upstream)
 server { listen 127.0.0.1:${PORT[nginx]} ssl http2; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
   ssl_protocols TLSv1.2 TLSv1.3;
-  location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-CONF
+  location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 # HAProxy: one thread, TLS with ALPN h2 and http/1.1.
 bench_haproxy_cfg "$work/haproxy.cfg" http 8192 "127.0.0.1:${PORT[haproxy]} ssl crt $work/combined.pem alpn h2,http/1.1" "ssl-default-bind-options ssl-min-ver TLSv1.2"
 # Ours: the `tls` listener (HTTP/2 by ALPN).

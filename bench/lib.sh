@@ -19,17 +19,23 @@ bench_cleanup() {
   rm -rf "$work"
 }
 
+# bench_nginx_conf NAME WORKER_CONNECTIONS HTTP: writes $work/NAME.conf, a one-worker nginx (pid and
+# error log in $work/NAME.*) with HTTP inside its http block.
+bench_nginx_conf() {
+  cat > "$work/$1.conf" <<CONF
+daemon off; worker_processes 1; pid $work/$1.pid; error_log $work/$1.err;
+events { worker_connections $2; }
+http { access_log off; keepalive_requests 1000000;
+$3
+}
+CONF
+}
+
 # bench_backends WORKER_CONNECTIONS [EXTRA]: one nginx, one worker, a server per BACK port answering
 # "hello from PORT" (13 bytes); EXTRA goes into each server block (e.g. another location).
 bench_backends() {
   local conns=$1 extra=${2:-} p
-  cat > "$work/backend.conf" <<CONF
-daemon off; worker_processes 1; pid $work/backend.pid; error_log $work/backend.err;
-events { worker_connections $conns; }
-http { access_log off; keepalive_requests 1000000;
-$(for p in "${BACK[@]}"; do echo "server { listen 127.0.0.1:$p; location / { return 200 \"hello from $p\"; }${extra:+ $extra} }"; done)
-}
-CONF
+  bench_nginx_conf backend "$conns" "$(for p in "${BACK[@]}"; do echo "server { listen 127.0.0.1:$p; location / { return 200 \"hello from $p\"; }${extra:+ $extra} }"; done)"
   nginx -c "$work/backend.conf" & pids+=($!)
 }
 

@@ -22,13 +22,8 @@ BACK=(19001 19002 19003 19004)
 bench_backends 4096
 
 # Peer 1: nginx as the load balancer.
-cat > "$work/nginx-lb.conf" <<CONF
-daemon off; worker_processes 1; pid $work/lb.pid; error_log $work/lb.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-$(bench_nginx_upstream)
-server { listen 127.0.0.1:18081; location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-CONF
+bench_nginx_conf nginx-lb 4096 "$(bench_nginx_upstream)
+server { listen 127.0.0.1:18081; location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 nginx -c "$work/nginx-lb.conf" & pids+=($!)
 
 # Peer 2: HAProxy, one thread.
