@@ -16,12 +16,8 @@ DUR=${1:-10}
 CONN=${2:-64}
 ROUNDS=${ROUNDS:-2}
 ONLY=${ONLY:-nginx haproxy balancer}
-for t in wrk h2load nginx haproxy openssl curl; do command -v $t >/dev/null || { echo "bench/https.sh: needs $t (apt-get install -y wrk nghttp2-client nginx-light haproxy openssl curl)"; exit 2; }; done
-[ -f dist/src/cli.js ] || npm run build >/dev/null
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/lib.sh
+bench_init bench/https.sh "apt-get install -y wrk nghttp2-client nginx-light haproxy openssl curl" wrk h2load nginx haproxy openssl curl
 
 # One certificate for all three.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
@@ -32,49 +28,20 @@ cat "$work/cert.pem" "$work/key.pem" > "$work/combined.pem"
 BACK=(19101 19102 19103 19104)
 declare -A PORT=([nginx]=18443 [haproxy]=18444 [balancer]=18445)
 
-cat > "$work/backend.conf" <<CONF
-daemon off; worker_processes 1; pid $work/backend.pid; error_log $work/backend.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-$(for p in "${BACK[@]}"; do echo "server { listen 127.0.0.1:$p; location / { return 200 \"hello from $p\"; } }"; done)
-}
-CONF
-nginx -c "$work/backend.conf" & pids+=($!)
+bench_backends 4096
 
 # nginx: TLS and HTTP/2, one worker, keep-alive to the backends.
-cat > "$work/nginx-lb.conf" <<CONF
-daemon off; worker_processes 1; pid $work/lb.pid; error_log $work/lb.err;
-events { worker_connections 8192; }
-http { access_log off; keepalive_requests 1000000;
-upstream backends { $(for p in "${BACK[@]}"; do echo "server 127.0.0.1:$p;"; done) keepalive 64; }
+bench_nginx_conf nginx-lb 8192 "$(bench_nginx_upstream)
 server { listen 127.0.0.1:${PORT[nginx]} ssl http2; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
   ssl_protocols TLSv1.2 TLSv1.3;
-  location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-CONF
+  location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 # HAProxy: one thread, TLS with ALPN h2 and http/1.1.
-cat > "$work/haproxy.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 8192
-  ssl-default-bind-options ssl-min-ver TLSv1.2
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-frontend fe
-  bind 127.0.0.1:${PORT[haproxy]} ssl crt $work/combined.pem alpn h2,http/1.1
-  default_backend be
-backend be
-  balance roundrobin
-$(for i in "${!BACK[@]}"; do echo "  server s$i 127.0.0.1:${BACK[$i]}"; done)
-CONF
+bench_haproxy_cfg "$work/haproxy.cfg" http 8192 "127.0.0.1:${PORT[haproxy]} ssl crt $work/combined.pem alpn h2,http/1.1" "ssl-default-bind-options ssl-min-ver TLSv1.2"
 # Ours: the `tls` listener (HTTP/2 by ALPN).
 cat > "$work/balancer.json" <<CONF
 {"addr": "127.0.0.1:${PORT[balancer]}", "algorithm": "round-robin",
  "tls": {"certificates": [{"cert": "$work/cert.pem", "key": "$work/key.pem"}]},
- "servers": [$(for p in "${BACK[@]}"; do printf '{"addr":"http://127.0.0.1:%s"},' "$p"; done | sed 's/,$//')]}
+ "servers": [$(bench_servers http)]}
 CONF
 
 for name in $ONLY; do
@@ -90,9 +57,7 @@ for name in $ONLY; do
   esac
 done
 for name in $ONLY; do
-  ok=
-  for _ in $(seq 100); do curl -skf "https://127.0.0.1:${PORT[$name]}/" >/dev/null && ok=1 && break; sleep 0.1; done
-  [ -n "$ok" ] || { echo "bench/https.sh: $name does not answer on https://127.0.0.1:${PORT[$name]}/" >&2; exit 1; }
+  bench_wait "https://127.0.0.1:${PORT[$name]}/" -k || { echo "bench/https.sh: $name does not answer on https://127.0.0.1:${PORT[$name]}/" >&2; exit 1; }
   # Each must speak HTTP/2 when offered (h2load refuses otherwise).
   curl -sk --http2 -o /dev/null -w '%{http_version}' "https://127.0.0.1:${PORT[$name]}/" | grep -q 2 || { echo "bench/https.sh: $name does not negotiate h2" >&2; exit 1; }
 done
@@ -103,10 +68,10 @@ measure() {
   case $load in
     keep-alive)
       wrk -t1 -c"$CONN" -d2s "$url" >/dev/null 2>&1
-      out=$(wrk -t1 -c"$CONN" -d"${DUR}s" "$url"); rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out") ;;
+      out=$(wrk -t1 -c"$CONN" -d"${DUR}s" "$url"); rps=$(wrk_rps <<<"$out") ;;
     handshake)
       wrk -t1 -c"$CONN" -d2s -H 'Connection: close' "$url" >/dev/null 2>&1
-      out=$(wrk -t1 -c"$CONN" -d"${DUR}s" -H 'Connection: close' "$url"); rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out") ;;
+      out=$(wrk -t1 -c"$CONN" -d"${DUR}s" -H 'Connection: close' "$url"); rps=$(wrk_rps <<<"$out") ;;
     h2)
       out=$(h2load -t1 -c64 -m10 --warm-up-time=2 -D "$DUR" "$url" 2>&1)
       rps=$(awk '/^finished in/ {gsub(",", "", $4); print $4}' <<<"$out")

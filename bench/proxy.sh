@@ -14,57 +14,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
 CONN=${2:-64}
-for t in wrk nginx haproxy; do command -v $t >/dev/null || { echo "bench/proxy.sh: needs $t (apt-get install -y wrk nginx-light haproxy)"; exit 2; }; done
-[ -f dist/src/cli.js ] || npm run build >/dev/null
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/lib.sh
+bench_init bench/proxy.sh "apt-get install -y wrk nginx-light haproxy" wrk nginx haproxy
 
 BACK=(19001 19002 19003 19004)
 # Backends: one nginx, one worker, four ports, a 13-byte body.
-cat > "$work/backend.conf" <<CONF
-daemon off; worker_processes 1; pid $work/backend.pid; error_log $work/backend.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-$(for p in "${BACK[@]}"; do echo "server { listen 127.0.0.1:$p; location / { return 200 \"hello from $p\"; } }"; done)
-}
-CONF
-nginx -c "$work/backend.conf" & pids+=($!)
+bench_backends 4096
 
 # Peer 1: nginx as the load balancer.
-cat > "$work/nginx-lb.conf" <<CONF
-daemon off; worker_processes 1; pid $work/lb.pid; error_log $work/lb.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-upstream backends { $(for p in "${BACK[@]}"; do echo "server 127.0.0.1:$p;"; done) keepalive 64; }
-server { listen 127.0.0.1:18081; location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-CONF
+bench_nginx_conf nginx-lb 4096 "$(bench_nginx_upstream)
+server { listen 127.0.0.1:18081; location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 nginx -c "$work/nginx-lb.conf" & pids+=($!)
 
 # Peer 2: HAProxy, one thread.
-cat > "$work/haproxy.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-frontend fe
-  bind 127.0.0.1:18082
-  default_backend be
-backend be
-  balance roundrobin
-$(for i in "${!BACK[@]}"; do echo "  server s$i 127.0.0.1:${BACK[$i]}"; done)
-CONF
+bench_haproxy_cfg "$work/haproxy.cfg" http 4096 127.0.0.1:18082
 haproxy -f "$work/haproxy.cfg" -db & pids+=($!)
 
 # Ours.
 cat > "$work/balancer.json" <<CONF
-{"addr": "127.0.0.1:18083", "algorithm": "round-robin", "servers": [$(for p in "${BACK[@]}"; do printf '{"addr":"http://127.0.0.1:%s"},' "$p"; done | sed 's/,$//')]}
+{"addr": "127.0.0.1:18083", "algorithm": "round-robin", "servers": [$(bench_servers http)]}
 CONF
 node dist/src/cli.js start --config "$work/balancer.json" --log-level warn & pids+=($!)
 ports=(18081 18082 18083)
@@ -91,13 +59,13 @@ if [ -n "${FAST:-}" ]; then
 fi
 
 for port in "${ports[@]}"; do
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+  bench_wait "http://127.0.0.1:$port/" || true
 done
 
 run() { # name port -> requests/s
   wrk -t1 -c"$CONN" -d2s "http://127.0.0.1:$2/" >/dev/null 2>&1 # warm-up
   local out; out=$(wrk -t1 -c"$CONN" -d"${DUR}s" --latency "http://127.0.0.1:$2/")
-  local rps p99; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  local rps p99; rps=$(wrk_rps <<<"$out"); p99=$(wrk_p99 <<<"$out")
   printf '%-10s %12s req/s   p99 %s\n' "$1" "$rps" "$p99" >&2
   echo "$rps"
 }

@@ -12,52 +12,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-5}
 CONN=${2:-64}
-for t in wrk nginx haproxy; do command -v $t >/dev/null || { echo "bench/tcp.sh: needs $t (apt-get install -y wrk nginx-light haproxy)"; exit 2; }; done
-[ -f dist/src/cli.js ] || npm run build >/dev/null
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/lib.sh
+bench_init bench/tcp.sh "apt-get install -y wrk nginx-light haproxy" wrk nginx haproxy
 
 BACK=(19191 19192 19193 19194)
 HAP=18191
 OURS=18192
 head -c 65536 /dev/zero | tr '\0' 'x' > "$work/64k"
 chmod 755 "$work"; chmod 644 "$work/64k" # nginx workers may run as another user
-cat > "$work/backend.conf" <<CONF
-daemon off; worker_processes 1; pid $work/backend.pid; error_log $work/backend.err;
-events { worker_connections 8192; }
-http { access_log off; keepalive_requests 1000000;
-$(for p in "${BACK[@]}"; do echo "server { listen 127.0.0.1:$p; location / { return 200 \"hello from $p\"; } location = /64k { alias $work/64k; } }"; done)
-}
-CONF
-nginx -c "$work/backend.conf" & pids+=($!)
+bench_backends 8192 "location = /64k { alias $work/64k; }"
 
-cat > "$work/haproxy.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 8192
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-frontend fe
-  bind 127.0.0.1:$HAP
-  default_backend be
-backend be
-  balance roundrobin
-$(for i in "${!BACK[@]}"; do echo "  server s$i 127.0.0.1:${BACK[$i]}"; done)
-CONF
+bench_haproxy_cfg "$work/haproxy.cfg" tcp 8192 "127.0.0.1:$HAP"
 haproxy -f "$work/haproxy.cfg" -db & pids+=($!)
 
 cat > "$work/balancer.json" <<CONF
-{"mode": "tcp", "addr": "127.0.0.1:$OURS", "algorithm": "round-robin", "healthCheck": {"enabled": false}, "servers": [$(for p in "${BACK[@]}"; do printf '{"addr":"tcp://127.0.0.1:%s"},' "$p"; done | sed 's/,$//')]}
+{"mode": "tcp", "addr": "127.0.0.1:$OURS", "algorithm": "round-robin", "healthCheck": {"enabled": false}, "servers": [$(bench_servers tcp)]}
 CONF
 node dist/src/cli.js start --config "$work/balancer.json" --log-level warn & pids+=($!)
 
 for port in $HAP $OURS; do
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+  bench_wait "http://127.0.0.1:$port/" || true
 done
 
 run() { # label port path extra-wrk-args... -> prints "req/s MB/s"
@@ -65,9 +39,9 @@ run() { # label port path extra-wrk-args... -> prints "req/s MB/s"
   wrk -t1 -c"$CONN" -d1s "$@" "http://127.0.0.1:$port$path" >/dev/null 2>&1 # warm-up
   local out; out=$(wrk -t1 -c"$CONN" -d"${DUR}s" --latency "$@" "http://127.0.0.1:$port$path")
   local rps mbs p99 errs
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  rps=$(wrk_rps <<<"$out")
   mbs=$(awk '/Transfer\/sec/ {v=$2; u=substr(v, length(v)-1); n=v+0; if (u=="GB") n*=1024; else if (u=="KB") n/=1024; print n}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  p99=$(wrk_p99 <<<"$out")
   errs=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
   printf '  %-9s %10s req/s %8.1f MB/s   p99 %-8s %s\n' "$label" "$rps" "$mbs" "$p99" "$errs" >&2
   echo "$rps $mbs"

@@ -15,26 +15,15 @@ cd "$(dirname "$0")/.."
 DUR=${1:-5}
 CONN=${2:-64}
 RUNS=${3:-2}
-for t in wrk nginx ss curl; do command -v $t >/dev/null || { echo "bench/workers.sh: needs $t"; exit 2; }; done
-[ -f dist/src/cli.js ] || npm run build >/dev/null
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/lib.sh
+bench_init bench/workers.sh "" wrk nginx ss curl
 
 BACK=(18711 18712)
 MODES=(one-process reuseport round-robin)
 declare -A PORT=([one-process]=18720 [reuseport]=18721 [round-robin]=18722)
 declare -A ADMIN=([one-process]=18730 [reuseport]=18731 [round-robin]=18732)
-cat > "$work/backend.conf" <<CONF
-daemon off; worker_processes 1; pid $work/backend.pid; error_log $work/backend.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-$(for p in "${BACK[@]}"; do echo "server { listen 127.0.0.1:$p; location / { return 200 \"hello from $p\"; } }"; done)
-}
-CONF
-nginx -c "$work/backend.conf" & pids+=($!)
-servers=$(for p in "${BACK[@]}"; do printf '{ "addr": "http://127.0.0.1:%s" },' "$p"; done | sed 's/,$//')
+bench_backends 4096
+servers=$(bench_servers http)
 
 # Requests each worker reported (admin API), space-separated; with one process, its servers' total.
 served() {
@@ -80,8 +69,8 @@ for run in $(seq "$RUNS"); do
     read -r -a after <<< "$(served "$mode")"
     share=""
     for i in "${!after[@]}"; do share="$share $(( after[i] - ${before[i]:-0} ))"; done
-    rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
-    p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
+    rps=$(wrk_rps < "$work/wrk.txt")
+    p99=$(wrk_p99 < "$work/wrk.txt")
     printf '%-12s %4s %10s %9s %-20s %s\n' "$mode" "$run" "$rps" "$p99" "$share" "$spread"
   done
 done

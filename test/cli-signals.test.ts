@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { backends, CLI, closeAll, get, servedBy, startBalancer, writeConfig } from './helpers/cluster.js';
+import { alive } from './helpers/alive.js';
 import { waitFor } from './helpers/wait.js';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
@@ -18,15 +19,6 @@ function inTerminal(args: string[], stderrFile: string) {
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   return { proc, output: () => out };
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('closing the terminal stops a balancer that runs in it (SIGHUP means hang-up there)', { skip: !hasScript && 'no util-linux script' }, async () => {
   const [server] = await backends(1);

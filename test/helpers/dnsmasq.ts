@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { Daemon, findBinary } from './daemon.js';
 import { waitFor } from './wait.js';
 
 // A real DNS server for discovery tests: dnsmasq (Debian's dnsmasq-base) on a free loopback
@@ -24,21 +24,8 @@ export type Hosts = Readonly<Record<string, readonly string[]>>;
 
 const BINARIES = ['/usr/sbin/dnsmasq', '/usr/bin/dnsmasq'];
 
-// Runs "$@" (dnsmasq), prints its pid, and kills it when stdin reaches its end (our end of the
-// pipe closed: this process exited or was killed). A background job's stdin is /dev/null, hence fd 3.
-const WATCHDOG = `exec 3<&0
-"$@" &
-pid=$!
-echo "dnsmasq-pid $pid"
-( while read -r _ <&3; do :; done; kill "$pid" 2>/dev/null ) &
-watcher=$!
-wait "$pid"
-status=$?
-kill "$watcher" 2>/dev/null
-exit "$status"`;
-
 function dnsmasqBinary(): string {
-  const found = [process.env.DNSMASQ, ...BINARIES].find((b) => b !== undefined && b !== '' && existsSync(b));
+  const found = findBinary([process.env.DNSMASQ, ...BINARIES]);
   if (found === undefined) throw new Error('dnsmasq is not installed (Debian: apt-get install dnsmasq-base; or set DNSMASQ=/path/to/dnsmasq)');
   return found;
 }
@@ -64,13 +51,9 @@ async function freeDnsPort(): Promise<number> {
 
 /** A running dnsmasq; `resolver` is what `discovery.resolvers` takes. */
 export class Dnsmasq {
-  private child: ChildProcess | undefined;
-  /** dnsmasq's own pid (the child is the watchdog shell). */
-  private pid: number | undefined;
-  private log = '';
+  private readonly daemon = new Daemon('dnsmasq');
   private readonly dir = mkdtempSync(join(tmpdir(), 'balancer-dnsmasq-'));
   private readonly hostsFile = join(this.dir, 'hosts');
-  private static readonly live = new Set<Dnsmasq>();
 
   private constructor(
     private hosts: Hosts,
@@ -82,7 +65,6 @@ export class Dnsmasq {
   /** Starts dnsmasq on a free port with these names and SRV records; resolves once it answers. */
   static async start(hosts: Hosts, srv: readonly SrvHost[] = []): Promise<Dnsmasq> {
     const d = new Dnsmasq(hosts, srv, 0);
-    Dnsmasq.live.add(d);
     // Another process may take the port between our check and dnsmasq's bind: try a new one.
     for (let attempt = 1; ; attempt++) {
       d.port = await freeDnsPort();
@@ -90,7 +72,7 @@ export class Dnsmasq {
         await d.launch();
         return d;
       } catch (e) {
-        if (attempt >= 5 || !/Address already in use/i.test(d.log)) {
+        if (attempt >= 5 || !/Address already in use/i.test(d.output)) {
           await d.stop();
           throw e;
         }
@@ -105,7 +87,7 @@ export class Dnsmasq {
 
   /** Everything dnsmasq logged. */
   get output(): string {
-    return this.log;
+    return this.daemon.output;
   }
 
   private writeHosts(): void {
@@ -113,12 +95,9 @@ export class Dnsmasq {
     writeFileSync(this.hostsFile, `${lines.join('\n')}\n`);
   }
 
-  /** Where the running dnsmasq's output starts in `log`. */
-  private logStart = 0;
-
   /** How many times the running dnsmasq has (re)read the hosts file so far. */
   private reads(): number {
-    return this.log.slice(this.logStart).split('\n').filter((l) => l.includes(`read ${this.hostsFile}`)).length;
+    return this.daemon.runOutput.split('\n').filter((l) => l.includes(`read ${this.hostsFile}`)).length;
   }
 
   private async launch(): Promise<void> {
@@ -142,28 +121,7 @@ export class Dnsmasq {
       `--user=${userInfo().username}`,
       ...this.srv.map((s) => `--srv-host=${s.name},${s.target},${s.port},${s.priority},${s.weight}`),
     ];
-    // dnsmasq runs under a small shell that stops it when its stdin (a pipe from this process)
-    // closes, so no dnsmasq outlives a test process that crashed or was killed.
-    const child = spawn('/bin/sh', ['-c', WATCHDOG, 'dnsmasq', dnsmasqBinary(), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child = child;
-    this.pid = undefined;
-    this.logStart = this.log.length;
-    // A test that forgets close() must not hang: nothing here keeps the process alive, and when
-    // it exits the pipe closes and the shell stops dnsmasq.
-    child.unref();
-    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
-    const collect = (b: Buffer): void => {
-      this.log += b.toString();
-      this.pid ??= Number(/^dnsmasq-pid (\d+)$/m.exec(this.log.slice(this.logStart))?.[1]) || undefined;
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    let exited = false;
-    child.once('exit', () => {
-      exited = true;
-    });
-    await waitFor(() => exited || (this.reads() > 0 && this.pid !== undefined), 'dnsmasq to start', 10_000);
-    if (exited) throw new Error(`dnsmasq exited at start:\n${this.log}`);
+    await this.daemon.start({ bin: dnsmasqBinary(), args, timeoutMs: 10_000, ready: () => this.reads() > 0 });
   }
 
   /** Replaces the names and addresses, and has dnsmasq reread them (SIGHUP); resolves once it has. */
@@ -171,25 +129,13 @@ export class Dnsmasq {
     this.hosts = hosts;
     this.writeHosts();
     const before = this.reads();
-    if (this.pid !== undefined) process.kill(this.pid, 'SIGHUP');
+    this.daemon.signal('SIGHUP');
     await waitFor(() => this.reads() > before, 'dnsmasq to reread its hosts file', 10_000);
   }
 
   /** Stops dnsmasq (SIGTERM) and waits for it to exit; the port is free afterwards. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    const pid = this.pid;
-    this.child = undefined;
-    this.pid = undefined;
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      // Referenced while we wait: an unref'd child alone would let the event loop end mid-await.
-      child.ref();
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      // SIGTERM to dnsmasq itself; the shell exits with it (closing stdin is the fallback).
-      if (pid !== undefined) process.kill(pid, 'SIGTERM');
-      child.stdin?.end();
-      await exited;
-    }
+  stop(): Promise<void> {
+    return this.daemon.stop();
   }
 
   /** Starts dnsmasq again on the same port with the same records (after `stop`). */
@@ -201,20 +147,6 @@ export class Dnsmasq {
   /** Stops dnsmasq and removes its files. */
   async close(): Promise<void> {
     await this.stop();
-    Dnsmasq.live.delete(this);
     rmSync(this.dir, { recursive: true, force: true });
   }
-
-  /** Kills every dnsmasq still running (a failed test must not leave one behind). */
-  static killAll(): void {
-    for (const d of Dnsmasq.live) {
-      try {
-        if (d.pid !== undefined) process.kill(d.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  }
 }
-
-process.on('exit', () => Dnsmasq.killAll());

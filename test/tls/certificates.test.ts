@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CertificateError, CertificateSet } from '../../src/tls/certificates.js';
 import { MOZILLA_INTERMEDIATE_CIPHERS } from '../../src/config/tls.js';
-import { certDir, makeCert } from './certs.js';
+import { certDir, makeCert } from '../helpers/certs.js';
 
 const options = { minVersion: 'TLSv1.2', ciphers: MOZILLA_INTERMEDIATE_CIPHERS } as const;
 const dir = certDir();

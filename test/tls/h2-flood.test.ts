@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
-import { certDir, makeCert } from './certs.js';
+import { certDir, makeCert } from '../helpers/certs.js';
 import { ERROR_CODE, FRAME, frame, getHeaderBlock, rawH2 } from './h2-frames.js';
 import { echoBackend, type EchoBackend } from './tls-backend.js';
 

@@ -6,7 +6,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import { promisify } from 'node:util';
 import { startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
-import { certDir, makeCert, type TestCert } from './certs.js';
+import { certDir, makeCert, type TestCert } from '../helpers/certs.js';
 import { echoBackend, type EchoBackend } from './tls-backend.js';
 
 const run = promisify(execFile);

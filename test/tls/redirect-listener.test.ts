@@ -8,9 +8,8 @@ import pino from 'pino';
 import { rawExchange } from '../helpers/raw-client.js';
 import { startBalancer } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
-import { certDir, makeCert } from './certs.js';
+import { certDir, makeCert, makeTestPki } from '../helpers/certs.js';
 import { request as httpsRequest } from 'node:https';
-import { makeTestPki } from '../helpers/backend-certs.js';
 import { ChallengeTokens, redirectHost, startRedirectListener, type RedirectLimits } from '../../src/tls/redirect-listener.js';
 
 const LIMITS: RedirectLimits = { requestHeadMs: 30_000, idleMs: 60_000, maxHeaders: 100, maxConnections: 1000 };

@@ -7,7 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { resolveTls } from '../../src/config/tls.js';
 import { CertificateSet } from '../../src/tls/certificates.js';
 import { TlsTerminator } from '../../src/tls/terminator.js';
-import { certDir, makeCert, type TestCert } from './certs.js';
+import { certDir, makeCert, type TestCert } from '../helpers/certs.js';
 import { recordingLogger } from '../helpers/logger.js';
 
 function fingerprint(port: number, servername?: string): Promise<string> {

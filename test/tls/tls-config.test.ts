@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, writeConfig } from '../helpers/cluster.js';
-import { certDir, makeCert } from './certs.js';
+import { certDir, makeCert } from '../helpers/certs.js';
 
 const dir = certDir();
 const pair = (c: { cert: string; key: string }) => ({ cert: c.cert, key: c.key });

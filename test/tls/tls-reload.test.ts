@@ -5,7 +5,7 @@ import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 import { adminUrl, startBalancer } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
-import { certDir, makeCert } from './certs.js';
+import { certDir, makeCert } from '../helpers/certs.js';
 import { echoBackend } from './tls-backend.js';
 
 function fingerprint(port: number, servername: string): Promise<string> {

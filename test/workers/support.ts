@@ -4,6 +4,7 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { adminUrl, type BalancerProcess } from '../helpers/cluster.js';
+import type { WorkerView } from '../../src/workers/primary.js';
 
 /** A backend that names itself, answers /health with 200 or 503 as told, and /slow after `slowMs`. */
 export interface Backend {
@@ -69,16 +70,8 @@ export async function many(url: string, n: number, headers: Record<string, strin
   return out;
 }
 
-/** A worker in GET /api/servers. */
-export interface WorkerView {
-  readonly slot: number;
-  readonly pid: number | undefined;
-  readonly since: string | undefined;
-  readonly restarts: number;
-  readonly ready: boolean;
-  readonly requests: number;
-  readonly inflight: number;
-}
+/** A worker in GET /api/servers: the type the primary answers with. */
+export type { WorkerView };
 
 /** GET /api/servers. */
 export async function servers(bp: BalancerProcess, token?: string): Promise<{ servers: { name: string; state: string; inflight: number; requests: number }[]; workers: WorkerView[] }> {

@@ -3,17 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startBalancer } from '../helpers/cluster.js';
+import { alive } from '../helpers/alive.js';
 import { waitFor } from '../helpers/wait.js';
 import { backend, once, servers } from './support.js';
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('SIGTERM: every worker finishes its in-flight slow request, then all exit and the primary exits 0', async () => {
   const a = await backend('a', 1500);

@@ -6,9 +6,8 @@ import type { UpstreamFailure } from '../../control/upstream-errors.js';
 import { MAX_REPLAY_BODY_BYTES } from '../../control/health/retry.js';
 import type { Config } from '../../config/load.js';
 import { formatHostPort } from '../../config/listen.js';
-import { RESERVED_FDS, softFdLimit } from '../../config/limits.js';
-import { accessLogChanged } from '../../config/access-log.js';
-import { BalancerError } from '../../util/errors.js';
+import { listenOn } from '../listen.js';
+import { reloadAccessLog, reopenAccessLog } from '../access-log-reload.js';
 import type { Logger } from '../../util/logger.js';
 import { countOf, lastSeconds, LogThrottle, ThrottledLog } from '../../util/log-throttle.js';
 import type { ControlPlane, Engine } from '../engine.js';
@@ -337,26 +336,8 @@ export class FastEngine implements Engine {
 
   /** Starts listening on the config's address (port 0 picks a free port). */
   async listen(): Promise<AddressInfo> {
-    // Workers (src/workers/) each bind the port themselves with SO_REUSEPORT.
-    const { host, port, reusePort } = this.config.listen;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        reject(new BalancerError('E_LISTEN', `cannot listen on ${this.config.addr}: ${err.code ?? err.message}`));
-      };
-      this.server.once('error', onError);
-      this.server.listen({ port, host, reusePort: reusePort === true }, () => {
-        this.server.off('error', onError);
-        this.listening = true;
-        const { limits } = this.config;
-        this.log.info(
-          { maxConnections: limits.maxConnections, fdLimit: limits.maxConnectionsDerived ? softFdLimit() : undefined, engine: 'fast' },
-          limits.maxConnectionsDerived
-            ? `up to ${limits.maxConnections} client connections (limits.maxConnections from the fd limit ${softFdLimit()}: (limit - ${RESERVED_FDS}) / 2); engine "fast"`
-            : `up to ${limits.maxConnections} client connections (limits.maxConnections); engine "fast"`,
-        );
-        resolve();
-      });
-    });
+    await listenOn(this.server, this.config, this.log, { fields: { engine: 'fast' }, suffix: '; engine "fast"' });
+    this.listening = true;
     return this.address();
   }
 
@@ -381,38 +362,16 @@ export class FastEngine implements Engine {
     return { kept };
   }
 
-  // As NodeEngine.applyAccessLog: a changed log opens and takes the next lines; one that cannot be opened keeps the old.
+  // Shared with the other HTTP engine (../access-log-reload.ts).
   private applyAccessLog(config: Config): Config['accessLog'] {
-    const old = this.config.accessLog;
-    if (!accessLogChanged(old, config.accessLog)) {
-      this.accessLog?.trust(config.trustedProxies);
-      return old;
-    }
-    let next: AccessLog | undefined;
-    try {
-      next = config.accessLog === undefined ? undefined : new AccessLog(config.accessLog, config.trustedProxies, this.log, config.file);
-    } catch (e) {
-      this.accessLog?.trust(config.trustedProxies);
-      const still = old === undefined ? 'off' : `${old.format} to ${old.path}`;
-      this.log.error({ problem: e instanceof Error ? e.message : String(e) }, `reload: ${e instanceof Error ? e.message : String(e)}; the access log stays as it was (${still})`);
-      return old;
-    }
-    void this.accessLog?.close();
-    this.accessLog = next;
-    const show = (a: Config['accessLog']): string => (a === undefined ? 'off' : `${a.format} to ${a.path === '-' ? 'standard output' : a.path}`);
-    this.log.info({ accessLog: config.accessLog ?? null }, `access log: ${show(config.accessLog)} (was ${show(old)})`);
-    return config.accessLog;
+    const inForce = reloadAccessLog(this.accessLog, this.config.accessLog, config, this.log);
+    this.accessLog = inForce.log;
+    return inForce.config;
   }
 
-  /** Reopens the access log file (SIGUSR1). */
-  async reopenAccessLog(): Promise<{ ok: boolean; message: string }> {
-    const a = this.accessLog;
-    if (a === undefined) return { ok: true, message: 'no access log to reopen' };
-    if (a.config.path === '-') return { ok: true, message: 'the access log goes to standard output: nothing to reopen' };
-    const problem = await a.reopen();
-    return problem === undefined
-      ? { ok: true, message: `access log reopened: ${a.config.path}` }
-      : { ok: false, message: `access log: ${a.config.path} ${problem}; still writing to the old file` };
+  /** Reopens the access log file (logrotate renamed it): SIGUSR1. Resolves with what happened, for the log. */
+  reopenAccessLog(): Promise<{ ok: boolean; message: string }> {
+    return reopenAccessLog(this.accessLog);
   }
 
   /** A server left: its pool closes its idle connections now and the busy ones as their requests end. */

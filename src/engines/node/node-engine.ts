@@ -4,10 +4,9 @@ import type { Duplex } from 'node:stream';
 import type { Upstream } from '../../control/selection/upstream.js';
 import type { Config } from '../../config/load.js';
 import { formatHostPort } from '../../config/listen.js';
-import { RESERVED_FDS, softFdLimit } from '../../config/limits.js';
+import { listenOn } from '../listen.js';
 import type { ControlPlane, Engine } from '../engine.js';
-import { BalancerError } from '../../util/errors.js';
-import { accessLogChanged } from '../../config/access-log.js';
+import { reloadAccessLog, reopenAccessLog } from '../access-log-reload.js';
 import { AccessLog } from './access-log.js';
 import type { Logger } from '../../util/logger.js';
 import { ConnectionCap } from './connection-limits.js';
@@ -183,25 +182,8 @@ export class NodeEngine implements Engine {
 
   /** Starts listening on the config's address (port 0 picks a free port). */
   async listen(): Promise<AddressInfo> {
-    const { host, port, reusePort } = this.config.listen;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        reject(new BalancerError('E_LISTEN', `cannot listen on ${this.config.addr}: ${err.code ?? err.message}`));
-      };
-      this.server.once('error', onError);
-      this.server.listen({ port, host, reusePort: reusePort === true }, () => {
-        this.server.off('error', onError);
-        this.listening = true;
-        const { limits } = this.config;
-        this.log.info(
-          { maxConnections: limits.maxConnections, fdLimit: limits.maxConnectionsDerived ? softFdLimit() : undefined },
-          limits.maxConnectionsDerived
-            ? `up to ${limits.maxConnections} client connections (limits.maxConnections from the fd limit ${softFdLimit()}: (limit - ${RESERVED_FDS}) / 2)`
-            : `up to ${limits.maxConnections} client connections (limits.maxConnections)`,
-        );
-        resolve();
-      });
-    });
+    await listenOn(this.server, this.config, this.log);
+    this.listening = true;
     return this.address();
   }
 
@@ -229,40 +211,16 @@ export class NodeEngine implements Engine {
     return { kept };
   }
 
-  // A changed access log is opened and takes the next lines; the old one closes once its lines are
-  // written. One that cannot be opened keeps the old one (logged as an error).
+  // Shared with the other HTTP engine (../access-log-reload.ts).
   private applyAccessLog(config: Config): Config['accessLog'] {
-    const old = this.config.accessLog;
-    if (!accessLogChanged(old, config.accessLog)) {
-      this.accessLog?.trust(config.trustedProxies);
-      return old;
-    }
-    let next: AccessLog | undefined;
-    try {
-      next = config.accessLog === undefined ? undefined : new AccessLog(config.accessLog, config.trustedProxies, this.log, config.file);
-    } catch (e) {
-      this.accessLog?.trust(config.trustedProxies);
-      // Not a setting that needs a restart: a problem to fix, said as one (the rest of the reload stands).
-      const still = old === undefined ? 'off' : `${old.format} to ${old.path}`;
-      this.log.error({ problem: e instanceof Error ? e.message : String(e) }, `reload: ${e instanceof Error ? e.message : String(e)}; the access log stays as it was (${still})`);
-      return old;
-    }
-    void this.accessLog?.close();
-    this.accessLog = next;
-    const show = (a: Config['accessLog']): string => (a === undefined ? 'off' : `${a.format} to ${a.path === '-' ? 'standard output' : a.path}`);
-    this.log.info({ accessLog: config.accessLog ?? null }, `access log: ${show(config.accessLog)} (was ${show(old)})`);
-    return config.accessLog;
+    const inForce = reloadAccessLog(this.accessLog, this.config.accessLog, config, this.log);
+    this.accessLog = inForce.log;
+    return inForce.config;
   }
 
   /** Reopens the access log file (logrotate renamed it): SIGUSR1. Resolves with what happened, for the log. */
-  async reopenAccessLog(): Promise<{ ok: boolean; message: string }> {
-    const a = this.accessLog;
-    if (a === undefined) return { ok: true, message: 'no access log to reopen' };
-    if (a.config.path === '-') return { ok: true, message: 'the access log goes to standard output: nothing to reopen' };
-    const problem = await a.reopen();
-    return problem === undefined
-      ? { ok: true, message: `access log reopened: ${a.config.path}` }
-      : { ok: false, message: `access log: ${a.config.path} ${problem}; still writing to the old file` };
+  reopenAccessLog(): Promise<{ ok: boolean; message: string }> {
+    return reopenAccessLog(this.accessLog);
   }
 
   /** A server left: its connection pool closes once its requests finish. */

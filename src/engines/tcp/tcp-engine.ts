@@ -2,10 +2,9 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Upstream } from '../../control/selection/upstream.js';
 import type { Config } from '../../config/load.js';
 import { formatHostPort } from '../../config/listen.js';
-import { RESERVED_FDS, softFdLimit } from '../../config/limits.js';
+import { listenOn } from '../listen.js';
 import { proxyProtocolFor, type ProxyProtocolVersion, type TcpSettings } from '../../config/tcp.js';
 import type { ControlPlane, Engine } from '../engine.js';
-import { BalancerError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import { countOf, lastSeconds, LogThrottle } from '../../util/log-throttle.js';
 import { ConnectionCap } from '../node/connection-limits.js';
@@ -95,26 +94,8 @@ export class TcpEngine implements Engine, TunnelHost {
 
   /** Starts listening on the config's address (port 0 picks a free port). */
   async listen(): Promise<AddressInfo> {
-    // Workers (src/workers/) each bind the port themselves with SO_REUSEPORT.
-    const { host, port, reusePort } = this.config.listen;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        reject(new BalancerError('E_LISTEN', `cannot listen on ${this.config.addr}: ${err.code ?? err.message}`));
-      };
-      this.server.once('error', onError);
-      this.server.listen({ port, host, reusePort: reusePort === true }, () => {
-        this.server.off('error', onError);
-        this.listening = true;
-        const { limits } = this.config;
-        this.log.info(
-          { mode: 'tcp', maxConnections: limits.maxConnections, fdLimit: limits.maxConnectionsDerived ? softFdLimit() : undefined },
-          limits.maxConnectionsDerived
-            ? `tcp mode: up to ${limits.maxConnections} client connections (limits.maxConnections from the fd limit ${softFdLimit()}: (limit - ${RESERVED_FDS}) / 2)`
-            : `tcp mode: up to ${limits.maxConnections} client connections (limits.maxConnections)`,
-        );
-        resolve();
-      });
-    });
+    await listenOn(this.server, this.config, this.log, { fields: { mode: 'tcp' }, prefix: 'tcp mode: ' });
+    this.listening = true;
     return this.server.address() as AddressInfo;
   }
 

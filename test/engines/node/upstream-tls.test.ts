@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { WebSocket, WebSocketServer } from 'ws';
 import { adminUrl, CLI, get, startBalancer, writeConfig, type BalancerProcess } from '../../helpers/cluster.js';
-import { makeTestPki, type CertFiles, type TestPki } from '../../helpers/backend-certs.js';
+import { makeTestPki, type CertFiles, type TestPki } from '../../helpers/certs.js';
 import { waitFor } from '../../helpers/wait.js';
 import { Dnsmasq } from '../../helpers/dnsmasq.js';
 

@@ -1,5 +1,6 @@
 // Real TCP peers for the tcp-mode tests: echo backends that greet with their name, and clients.
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { get } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
 
 /** A TCP echo backend: greets each connection with "<name>\n", echoes what it reads, says "bye <name>\n" and ends on the client's FIN. */
@@ -118,4 +119,25 @@ export async function greeting(url: string): Promise<string> {
 /** "127.0.0.1", port of a "tcp://127.0.0.1:port" URL. */
 export function portOf(url: string): number {
   return Number(new URL(url).port);
+}
+
+/** The admin token the tcp tests configure. */
+export const TOKEN = 'tcp-test-token';
+/** Request headers carrying TOKEN. */
+export const auth = { authorization: `Bearer ${TOKEN}` };
+
+/** A server as the admin API lists it (the fields the tcp tests read). */
+export interface ServerView {
+  name: string;
+  addr: string;
+  state: string;
+  requests: number;
+  failures: number;
+  inflight: number;
+}
+
+/** The servers the admin API at `admin` lists. */
+export async function servers(admin: string): Promise<ServerView[]> {
+  const r = await get(`${admin}/api/servers`, { headers: auth });
+  return (JSON.parse(r.body) as { servers: ServerView[] }).servers;
 }

@@ -4,24 +4,7 @@ import { test } from 'node:test';
 import { adminUrl, get, startBalancer } from '../../helpers/cluster.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
-import { echoBackend, tcpClient } from './tcp-helpers.js';
-
-const TOKEN = 'tcp-test-token';
-const auth = { authorization: `Bearer ${TOKEN}` };
-
-interface View {
-  name: string;
-  addr: string;
-  state: string;
-  requests: number;
-  failures: number;
-  inflight: number;
-}
-
-async function servers(admin: string): Promise<View[]> {
-  const r = await get(`${admin}/api/servers`, { headers: auth });
-  return (JSON.parse(r.body) as { servers: View[] }).servers;
-}
+import { echoBackend, servers, tcpClient } from './tcp-helpers.js';
 
 test('idle timeout: a silent connection is closed on both sides; limits.maxConnections holds', async () => {
   const a = await echoBackend('a');

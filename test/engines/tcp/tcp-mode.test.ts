@@ -4,24 +4,7 @@ import { test } from 'node:test';
 import { adminUrl, get, startBalancer } from '../../helpers/cluster.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
-import { echoBackend, greeting, tcpClient, type EchoBackend } from './tcp-helpers.js';
-
-const TOKEN = 'tcp-test-token';
-const auth = { authorization: `Bearer ${TOKEN}` };
-
-interface View {
-  name: string;
-  addr: string;
-  state: string;
-  requests: number;
-  failures: number;
-  inflight: number;
-}
-
-async function servers(admin: string): Promise<View[]> {
-  const r = await get(`${admin}/api/servers`, { headers: auth });
-  return (JSON.parse(r.body) as { servers: View[] }).servers;
-}
+import { auth, echoBackend, greeting, servers, tcpClient, TOKEN, type EchoBackend } from './tcp-helpers.js';
 
 async function closeAll(bs: readonly EchoBackend[]): Promise<void> {
   await Promise.all(bs.map((b) => b.close()));

@@ -7,7 +7,7 @@
 import { HttpParseError } from '../../../../src/engines/fast/http1/parse-error.js';
 import { ResponseParser } from '../../../../src/engines/fast/http1/response-parser.js';
 import { mulberry32 } from '../../../control/selection/helpers.js';
-import { chunk, clone, int, llhttp, MUTATORS, pick, sameMsg, serialize, VERSIONS, type Mutator, type Msg, type Req, type Result, type Rng } from './fuzz.js';
+import { chunk, llhttp, mutatedMessages, MUTATORS, pick, sameMsg, splitPoints, VERSIONS, type Mutator, type Msg, type Req, type Result, type Rng } from './fuzz.js';
 
 function res(status: string, reason: string, headers: [string, string][], body: Req['body'] = { kind: 'none' }, lead = ''): Req {
   return {
@@ -81,23 +81,8 @@ export function responseGenerator(seed: number): () => ResponseCase {
   const base = corpus();
   return () => {
     const mutations: string[] = [];
-    const one = (): string => {
-      const r = clone(pick(rng, base));
-      const n = rng() < 0.1 ? 0 : 1 + int(rng, 3);
-      for (let i = 0; i < n; i++) {
-        const [name, m] = pick(rng, RESPONSE_MUTATORS);
-        m(r, rng);
-        mutations.push(name);
-      }
-      return serialize(r);
-    };
-    let text = one();
-    if (rng() < 0.25) {
-      text += one();
-      mutations.push('pipelined');
-    }
-    const input = Buffer.from(text, 'latin1');
-    const splits = Array.from({ length: int(rng, 4) }, () => int(rng, input.length + 1)).sort((a, b) => a - b);
+    const input = Buffer.from(mutatedMessages(rng, base, RESPONSE_MUTATORS, mutations), 'latin1');
+    const splits = splitPoints(rng, input.length);
     return { input, method: rng() < 0.15 ? 'HEAD' : 'GET', mutations, splits };
   };
 }

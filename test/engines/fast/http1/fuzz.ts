@@ -327,6 +327,35 @@ export const MUTATORS: [string, Mutator][] = [
   ],
 ];
 
+/**
+ * One message from `base` with 0 to 3 of `mutators` applied, a quarter of the time followed by a
+ * second (pipelined); the names of what was applied go to `mutations`. Shared by the request and
+ * response generators: the order of `rng` calls is what makes a seed replay the same case.
+ */
+export function mutatedMessages(rng: Rng, base: readonly Req[], mutators: readonly [string, Mutator][], mutations: string[]): string {
+  const one = (): string => {
+    const r = clone(pick(rng, base));
+    const n = rng() < 0.1 ? 0 : 1 + int(rng, 3);
+    for (let i = 0; i < n; i++) {
+      const [name, m] = pick(rng, mutators);
+      m(r, rng);
+      mutations.push(name);
+    }
+    return serialize(r);
+  };
+  let text = one();
+  if (rng() < 0.25) {
+    text += one();
+    mutations.push('pipelined');
+  }
+  return text;
+}
+
+/** Up to three sorted places (0..length) to split the input at, for feeding our parser in pieces. */
+export function splitPoints(rng: Rng, length: number): number[] {
+  return Array.from({ length: int(rng, 4) }, () => int(rng, length + 1)).sort((a, b) => a - b);
+}
+
 /** One generated case: the bytes, the mutations applied, and where to split them for our parser. */
 export interface Case {
   input: Buffer;
@@ -340,21 +369,7 @@ export function generator(seed: number): () => Case {
   const base = corpus();
   return () => {
     const mutations: string[] = [];
-    const one = (): string => {
-      const r = clone(pick(rng, base));
-      const n = rng() < 0.1 ? 0 : 1 + int(rng, 3);
-      for (let i = 0; i < n; i++) {
-        const [name, m] = pick(rng, MUTATORS);
-        m(r, rng);
-        mutations.push(name);
-      }
-      return serialize(r);
-    };
-    let text = one();
-    if (rng() < 0.25) {
-      text += one();
-      mutations.push('pipelined');
-    }
+    let text = mutatedMessages(rng, base, MUTATORS, mutations);
     if (rng() < 0.05) {
       // A raw byte mutation anywhere: insert, delete or replace.
       const i = int(rng, text.length);
@@ -364,8 +379,7 @@ export function generator(seed: number): () => Case {
       mutations.push('byte');
     }
     const input = Buffer.from(text, 'latin1');
-    const splits = Array.from({ length: int(rng, 4) }, () => int(rng, input.length + 1)).sort((a, b) => a - b);
-    return { input, mutations, splits };
+    return { input, mutations, splits: splitPoints(rng, input.length) };
   };
 }
 
