@@ -1,5 +1,5 @@
 // `npm test` (after the build): every test once, then the black-box engine suite (the real CLI on
-// real sockets: test/engines/node/*.test.js and the hostile-request table) a second time with
+// real sockets: test/engines/node/*.test.js, the hostile-request table and the access log) a second time with
 // BALANCER_TEST_ENGINE=fast, so both engines pass the same tests (issue 11). The second pass runs
 // only when the build has the fast engine. Exits non-zero when either pass fails.
 import { spawnSync } from 'node:child_process';
@@ -31,7 +31,10 @@ const all = pass('all tests (default engine)', testFiles(join(dist, 'test')));
 let second = 0;
 const fastEngine = join(dist, 'src', 'engines', 'fast', 'fast-engine.js');
 if (existsSync(fastEngine)) {
-  const blackBox = [...testFiles(join(dist, 'test', 'engines', 'node')), join(dist, 'test', 'engines', 'hostile-table.test.js')];
+  // The engine-neutral black-box files: test/engines/node/ and those directly in test/engines/ (hostile table, access log).
+  const engines = join(dist, 'test', 'engines');
+  const topLevel = readdirSync(engines).filter((f) => f.endsWith('.test.js')).map((f) => join(engines, f));
+  const blackBox = [...testFiles(join(engines, 'node')), ...topLevel.sort()];
   second = pass('black-box engine suite again with BALANCER_TEST_ENGINE=fast', blackBox, { BALANCER_TEST_ENGINE: 'fast' });
 } else {
   console.log(`\n# second pass (BALANCER_TEST_ENGINE=fast) skipped: this build has no fast engine (${fastEngine} is missing)`);

@@ -427,6 +427,11 @@ export class FastExchange implements ConnUser {
     this.start();
   }
 
+  /** The client left before the exchange ended (the access log's 499). */
+  get clientLeft(): boolean {
+    return this.clientGone;
+  }
+
   /** The client connection closed: the upstream request is cancelled. */
   clientClosed(): void {
     if (this.done) return;

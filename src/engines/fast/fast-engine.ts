@@ -264,7 +264,8 @@ export class FastEngine implements Engine {
     if (a === undefined || head === undefined || !logIt) return;
     const x = c.x;
     if (x?.upgrade === true && x.status === 101) return; // tunnels are not requests in the access log (as the node engine)
-    const status = c.answeredOnSocket !== 0 ? c.answeredOnSocket : c.responseStarted ? c.status : x?.done === true ? NO_RESPONSE : CLIENT_CLOSED;
+    // As the node engine's: a client that left first is 499 (the exchange ends when it goes); 0 only for our own cut.
+    const status = c.answeredOnSocket !== 0 ? c.answeredOnSocket : c.responseStarted ? c.status : x?.done === true && !x.clientLeft ? NO_RESPONSE : CLIENT_CLOSED;
     let bytes = 0;
     if (c.responseStarted && c.answeredOnSocket === 0 && head.method !== 'HEAD') bytes = x !== undefined && x.status !== 0 ? x.bodyBytes : c.ownBytes;
     const raw = head.rawHeaders;
