@@ -146,7 +146,7 @@ export class FastExchange implements ConnUser {
       host: r.host,
       chunked: this.head.chunked,
       keepUpgrade: this.upgrade,
-      serverHost: this.upstream.url.host,
+      serverHost: c.pool.serverHost,
       close: this.engine.noReuse(this.upstream),
     });
     const body = this.body;

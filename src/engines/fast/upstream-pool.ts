@@ -212,6 +212,8 @@ export class UpstreamPool {
   private readonly port: number;
   private readonly tls: boolean;
   private readonly servername: string | undefined;
+  /** The server's host[:port], for a request that names no Host (read from the URL once, not per request). */
+  readonly serverHost: string;
 
   /** A pool for `u`; `onStray` hears of stray bytes; `connectMs` bounds each connect. */
   constructor(
@@ -226,6 +228,7 @@ export class UpstreamPool {
     this.tls = url.protocol === 'https:';
     this.port = url.port === '' ? (this.tls ? 443 : 80) : Number(url.port);
     this.servername = this.tls && isIP(this.host) === 0 ? this.host : undefined;
+    this.serverHost = url.host;
   }
 
   /** An idle connection to reuse, or undefined. */
