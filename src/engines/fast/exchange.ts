@@ -109,7 +109,7 @@ export class FastExchange implements ConnUser {
       this.attach(c);
       return;
     }
-    this.connecting = pool.connect((err, c) => this.onConnect(err, c));
+    this.connecting = pool.connect((err, c) => this.onConnect(err, c), this.upgrade);
   }
 
   private onConnect(err: Error | undefined, c: UpstreamConn | undefined): void {
@@ -146,7 +146,7 @@ export class FastExchange implements ConnUser {
       host: r.host,
       chunked: this.head.chunked,
       keepUpgrade: this.upgrade,
-      serverHost: this.upstream.url.host,
+      serverHost: c.pool.serverHost,
       close: this.engine.noReuse(this.upstream),
     });
     const body = this.body;
@@ -302,7 +302,14 @@ export class FastExchange implements ConnUser {
   private toClient(b: Buffer | string): void {
     const s = this.conn.socket;
     // Strings are heads, chunk sizes and small bodies: one byte per char (header bytes were read as latin1).
-    if ((typeof b === 'string' ? s.write(b, 'latin1') : s.write(b)) || this.upPaused || this.clientGone) return;
+    let ok: boolean;
+    if (typeof b === 'string') ok = s.write(b, 'latin1');
+    else {
+      ok = s.write(b);
+      // Not all written at once: the queued bytes are a slice of the connection's read buffer, which it must not reuse.
+      if (s.writableLength !== 0) this.up?.retain();
+    }
+    if (ok || this.upPaused || this.clientGone) return;
     // The client reads slower than the server sends: stop reading the server until it drains.
     this.upPaused = true;
     this.up?.socket.pause();

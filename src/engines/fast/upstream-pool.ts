@@ -15,6 +15,14 @@ export interface UpstreamTlsConnect {
   readonly rejectUnauthorized?: boolean;
 }
 
+/**
+ * Bytes of the read buffer each plain (non-TLS) upstream connection reads into (node's `onread`):
+ * one per connection, reused read after read, instead of a fresh 64 KiB allocation per read and
+ * the Readable stream's push/emit. A body slice still queued for the client after a write keeps
+ * the buffer: the connection then reads into a new one (UpstreamConn.retain).
+ */
+export const READ_BUFFER_BYTES = 16 * 1024;
+
 /** Who uses an upstream connection: the exchange whose request is on it. */
 export interface ConnUser {
   onResponseHead(head: ResponseHead): void;
@@ -41,17 +49,21 @@ export class UpstreamConn implements ResponseEvents {
   readonly generation: number;
   private complete = false;
   private closed = false;
+  /** The buffer node reads into (`onread` connections), or undefined (TLS and tunnels: 'data' events). */
+  private buf: Buffer | undefined;
 
-  /** Wraps a connected socket. */
+  /** Wraps a connected socket; `buf`: the buffer it was connected with `onread` into. */
   constructor(
     readonly socket: Socket,
     /** The pool it belongs to. */
     readonly pool: UpstreamPool,
     generation: number,
+    buf?: Buffer,
   ) {
     this.generation = generation;
     this.parser = new ResponseParser(this);
-    socket.on('data', this.onData);
+    this.buf = buf;
+    if (buf === undefined) socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
@@ -87,6 +99,21 @@ export class UpstreamConn implements ResponseEvents {
   onComplete(): void {
     this.complete = true;
   }
+
+  /** The buffer for node's next read (called by node after each `onread` callback). */
+  readonly nextBuffer = (): Buffer | undefined => this.buf;
+
+  /** A slice of the last read is still queued for a write: the next read goes into a new buffer. */
+  retain(): void {
+    if (this.buf !== undefined) this.buf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  }
+
+  /** Node's `onread` callback: `n` bytes were read into the connection's buffer. */
+  readonly onRead = (n: number, buf: Buffer): boolean => {
+    this.onData(buf.subarray(0, n));
+    // Paused inside (the client is slow): node's read stops too.
+    return !this.socket.isPaused();
+  };
 
   private readonly onData = (buf: Buffer): void => {
     const u = this.user;
@@ -145,6 +172,7 @@ export class UpstreamConn implements ResponseEvents {
   detach(): Socket {
     this.user = undefined;
     const s = this.socket;
+    if (this.buf !== undefined) throw new Error('an onread connection cannot become a tunnel');
     s.off('data', this.onData);
     s.off('end', this.onEnd);
     s.off('error', this.onError);
@@ -184,6 +212,8 @@ export class UpstreamPool {
   private readonly port: number;
   private readonly tls: boolean;
   private readonly servername: string | undefined;
+  /** The server's host[:port], for a request that names no Host (read from the URL once, not per request). */
+  readonly serverHost: string;
 
   /** A pool for `u`; `onStray` hears of stray bytes; `connectMs` bounds each connect. */
   constructor(
@@ -198,6 +228,7 @@ export class UpstreamPool {
     this.tls = url.protocol === 'https:';
     this.port = url.port === '' ? (this.tls ? 443 : 80) : Number(url.port);
     this.servername = this.tls && isIP(this.host) === 0 ? this.host : undefined;
+    this.serverHost = url.host;
   }
 
   /** An idle connection to reuse, or undefined. */
@@ -210,9 +241,11 @@ export class UpstreamPool {
     }
   }
 
-  /** Opens a new connection; `done` gets it, or the error. */
-  connect(done: (err: Error | undefined, conn: UpstreamConn | undefined) => void): Connecting {
+  /** Opens a new connection; `done` gets it, or the error. `tunnel`: it may become a tunnel (read with 'data' events). */
+  connect(done: (err: Error | undefined, conn: UpstreamConn | undefined) => void, tunnel = false): Connecting {
     const t = this.tls ? this.tlsOptions() : undefined;
+    const buf = this.tls || tunnel ? undefined : Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    let conn: UpstreamConn | undefined;
     const socket = this.tls
       ? tlsConnect({
           host: this.host,
@@ -222,7 +255,12 @@ export class UpstreamPool {
           ...(t?.secureContext !== undefined ? { secureContext: t.secureContext } : {}),
           rejectUnauthorized: t?.rejectUnauthorized ?? true,
         })
-      : netConnect({ host: this.host, port: this.port, noDelay: true });
+      : netConnect({
+          host: this.host,
+          port: this.port,
+          noDelay: true,
+          ...(buf !== undefined ? { onread: { buffer: () => conn?.nextBuffer() ?? buf, callback: (n: number, b: Buffer) => conn?.onRead(n, b) ?? false } } : {}),
+        });
     let settled = false;
     const finish = (err: Error | undefined): void => {
       if (settled) return;
@@ -235,7 +273,7 @@ export class UpstreamPool {
         return;
       }
       if (this.tls) socket.setNoDelay(true);
-      const conn = new UpstreamConn(socket, this, this.generation);
+      conn = new UpstreamConn(socket, this, this.generation, buf);
       this.all.add(conn);
       done(undefined, conn);
     };
