@@ -6,6 +6,7 @@ import { RequestParser, type RequestEvents, type RequestHead } from './http1/req
 import type { HeadLimits } from './http1/limits.js';
 import type { FastExchange } from './exchange.js';
 import type { FastEngine } from './fast-engine.js';
+import type { ReadSink } from './read-into.js';
 import { errorAnswer } from './response-head.js';
 
 /** A keep-alive connection with no byte of a next request is closed after this (node's keepAliveTimeout). */
@@ -63,6 +64,9 @@ export class ClientConn implements RequestEvents, RateSubject {
   private tunnelled = false;
   /** The port the client connected to (X-Forwarded-Port). */
   readonly localPort: number;
+  // Where read bytes go: the parser, a tunnel's server, or nowhere (lingering close). The bytes
+  // are a slice of the engine's shared read buffer (read-into.ts): whatever outlives the call is copied.
+  private sink: ReadSink;
 
   /** Serves `socket` for `engine`. */
   constructor(
@@ -71,11 +75,14 @@ export class ClientConn implements RequestEvents, RateSubject {
     limits: HeadLimits,
     /** The peer's address (IPv4-mapped prefix removed). */
     readonly peer: string,
+    /** The engine calls read() with each read (read-into.ts); false: this listens for 'data' itself. */
+    fedByEngine: boolean,
   ) {
     this.parser = new RequestParser(this, limits);
     this.localPort = socket.localPort ?? 0;
     this.lastReadAt = this.waitSince = engine.now;
-    socket.on('data', this.onData);
+    this.sink = this.onData;
+    if (!fedByEngine) socket.on('data', this.read);
     socket.on('end', this.onEnd);
     socket.on('error', noop);
     socket.on('close', this.onClose);
@@ -111,6 +118,11 @@ export class ClientConn implements RequestEvents, RateSubject {
     return !this.inRequest && this.held === undefined && this.parser.idle && !this.tunnelled;
   }
 
+  /** Bytes read from the client (valid during the call only). */
+  readonly read = (buf: Buffer): void => {
+    this.sink(buf);
+  };
+
   private readonly onData = (buf: Buffer): void => {
     this.lastReadAt = this.engine.now;
     if (this.inRequest && this.requestComplete) {
@@ -141,7 +153,7 @@ export class ClientConn implements RequestEvents, RateSubject {
         const x = this.x;
         if (x !== undefined && x.upgrade && !this.requestComplete) {
           // An upgrade: the rest is the tunnel's; nothing more is read until it begins.
-          x.clientHead(buf.subarray(end));
+          x.clientHead(Buffer.from(buf.subarray(end)));
           this.pauseFor(undefined, HOLD);
           return;
         }
@@ -153,7 +165,7 @@ export class ClientConn implements RequestEvents, RateSubject {
   }
 
   private hold(rest: Buffer): void {
-    this.held = this.held === undefined ? rest : Buffer.concat([this.held, rest]);
+    this.held = this.held === undefined ? Buffer.from(rest) : Buffer.concat([this.held, rest]);
     this.pauseFor(undefined, HOLD);
   }
 
@@ -269,8 +281,7 @@ export class ClientConn implements RequestEvents, RateSubject {
       this.engine.requestEnded(this);
       this.inRequest = false;
       // What the client still sends is read and dropped until it closes (lingering close).
-      this.socket.off('data', this.onData);
-      this.socket.on('data', noop);
+      this.sink = noop;
       this.pauses = 0;
       this.socket.resume();
       this.socket.end();
@@ -313,11 +324,21 @@ export class ClientConn implements RequestEvents, RateSubject {
     if (this.held === undefined) this.unpauseFor(undefined, HOLD);
   };
 
-  /** The connection becomes a tunnel: this object stops reading it. */
-  tunnel(): Buffer | undefined {
+  /** The connection becomes a tunnel to `server`: what the client sends goes there (with backpressure), and its end too. */
+  tunnel(server: Socket): Buffer | undefined {
     this.tunnelled = true;
-    this.socket.off('data', this.onData);
-    this.socket.off('end', this.onEnd);
+    const s = this.socket;
+    const resume = (): void => {
+      s.resume();
+    };
+    this.sink = (b) => {
+      if (!server.write(Buffer.from(b))) {
+        s.pause();
+        server.once('drain', resume);
+      }
+    };
+    s.off('end', this.onEnd);
+    s.once('end', () => server.end());
     this.engine.requestEnded(this);
     this.inRequest = false;
     const h = this.held;

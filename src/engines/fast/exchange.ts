@@ -193,7 +193,9 @@ export class FastExchange implements ConnUser {
   }
 
   /** Request body bytes as they came from the client (chunk framing included). */
-  onClientBody(wire: Buffer): void {
+  onClientBody(slice: Buffer): void {
+    // A slice of the engine's shared read buffer: copied, as it may wait in a queue or a list.
+    const wire = Buffer.from(slice);
     if (this.keep) {
       (this.body as Buffer[]).push(wire);
       return;

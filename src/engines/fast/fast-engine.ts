@@ -23,6 +23,7 @@ import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './http1/limits.js';
 import type { HttpParseError } from './http1/parse-error.js';
 import type { RequestHead } from './http1/request-parser.js';
 import { ClientConn } from './client-connection.js';
+import { CLIENT_READ_BYTES, readInto } from './read-into.js';
 import { FastExchange, type Route } from './exchange.js';
 import { switchingHead } from './response-head.js';
 import { headerValue, joinedHeader } from './upstream-head.js';
@@ -95,7 +96,7 @@ export class FastEngine implements Engine {
     this.resolver = new ClientAddressResolver(config.trustedProxies);
     this.hasPrefixes = anyPrefix(config);
     this.headLimits = { ...DEFAULT_HEAD_LIMITS, maxHeaders: config.limits.maxHeaders };
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+    this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, this.onConnection);
     this.cap = new ConnectionCap(this.server, config.limits, log);
     this.rates = new DataRateSweep(this.active, () => ({ body: this.config.limits.minRequestBodyRate, response: this.config.limits.minResponseRate }), log);
     this.strays = new StrayGuard(log, cluster, (u) => this.pools.get(u)?.renew(this.config.timeouts.connectMs));
@@ -103,14 +104,22 @@ export class FastEngine implements Engine {
     this.ticker.unref();
   }
 
-  private readonly onConnection = (socket: Socket): void => {
+  private readonly onConnection = (raw: Socket): void => {
     if (this.closingDown) {
-      socket.destroy();
+      raw.destroy();
       return;
     }
-    const c = new ClientConn(socket, this, this.headLimits, peerAddress(socket));
+    const peer = peerAddress(raw);
+    let c: ClientConn | undefined;
+    const socket = readInto(raw, this.readBuffer, (b) => c?.read(b), true);
+    c = new ClientConn(socket ?? raw, this, this.headLimits, peer, socket !== undefined);
+    if (socket === undefined) raw.resume();
     this.conns.add(c);
   };
+
+  // One read buffer for every client connection: reads are handled whole before the next one.
+  private readonly clientReadBuffer = Buffer.allocUnsafeSlow(CLIENT_READ_BYTES);
+  private readonly readBuffer = (): Buffer => this.clientReadBuffer;
 
   private readonly tick = (): void => {
     const now = (this.now = performance.now());
@@ -291,15 +300,14 @@ export class FastEngine implements Engine {
   tunnel(x: FastExchange, c: ClientConn, up: UpstreamConn, extra: Buffer | undefined): void {
     const h = x.switching;
     const s = c.socket;
-    const held = c.tunnel();
     const us = up.detach();
+    const held = c.tunnel(us);
     if (h !== undefined) s.write(switchingHead(h.status, h.reason, h.rawHeaders), 'latin1');
     if (extra !== undefined && extra.length > 0) s.write(extra);
     if (held !== undefined && held.length > 0) us.write(held);
     us.setTimeout(this.config.timeouts.idleMs, () => us.destroy());
     us.resume();
     us.pipe(s);
-    s.pipe(us);
     s.resume();
     let ended = false;
     const close = (): void => {
