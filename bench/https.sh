@@ -7,6 +7,8 @@
 #   handshake    HTTP/1.1, a new TLS handshake per request   wrk -t1 -cCONN -H 'Connection: close'
 #   h2           HTTP/2, 64 connections x 10 streams         h2load -t1 -c64 -m10
 # Usage: bash bench/https.sh [seconds=10] [connections=64]
+# The fourth peer, "ceiling", is bench/raw-forwarder.ts with TLS (node:tls, HTTP/1.1 only: no h2
+# figure): a bare Node.js forwarder that validates nothing, how fast Node.js serves HTTPS at all.
 # ROUNDS=N (default 2) rounds per load. ONLY="nginx haproxy" leaves the balancer out (e.g. on a
 # build without the `tls` listener).
 # Needs: wrk, h2load (nghttp2-client), nginx, haproxy, openssl, curl, and a build (npm ci).
@@ -15,7 +17,7 @@ cd "$(dirname "$0")/.."
 DUR=${1:-10}
 CONN=${2:-64}
 ROUNDS=${ROUNDS:-2}
-ONLY=${ONLY:-nginx haproxy balancer}
+ONLY=${ONLY:-nginx haproxy balancer ceiling}
 source bench/lib.sh
 bench_init bench/https.sh "apt-get install -y wrk nghttp2-client nginx-light haproxy openssl curl" wrk h2load nginx haproxy openssl curl
 
@@ -26,7 +28,7 @@ cat "$work/cert.pem" "$work/key.pem" > "$work/combined.pem"
 
 # Ports apart from bench/proxy.sh's, so the two can never meet.
 BACK=(19101 19102 19103 19104)
-declare -A PORT=([nginx]=18443 [haproxy]=18444 [balancer]=18445)
+declare -A PORT=([nginx]=18443 [haproxy]=18444 [balancer]=18445 [ceiling]=18446)
 
 bench_backends 4096
 
@@ -54,11 +56,15 @@ for name in $ONLY; do
         exit 2
       fi
       node dist/src/cli.js start --config "$work/balancer.json" --log-level warn & pids+=($!) ;;
+    ceiling)
+      TLS_CERT="$work/cert.pem" TLS_KEY="$work/key.pem" node dist/bench/raw-forwarder.js "${PORT[ceiling]}" \
+        $(for p in "${BACK[@]}"; do printf 'http://127.0.0.1:%s ' "$p"; done) & pids+=($!) ;;
   esac
 done
 for name in $ONLY; do
   bench_wait "https://127.0.0.1:${PORT[$name]}/" -k || { echo "bench/https.sh: $name does not answer on https://127.0.0.1:${PORT[$name]}/" >&2; exit 1; }
-  # Each must speak HTTP/2 when offered (h2load refuses otherwise).
+  # Each must speak HTTP/2 when offered (h2load refuses otherwise); the ceiling peer speaks HTTP/1.1 only.
+  [ "$name" = ceiling ] && continue
   curl -sk --http2 -o /dev/null -w '%{http_version}' "https://127.0.0.1:${PORT[$name]}/" | grep -q 2 || { echo "bench/https.sh: $name does not negotiate h2" >&2; exit 1; }
 done
 
@@ -73,6 +79,7 @@ measure() {
       wrk -t1 -c"$CONN" -d2s -H 'Connection: close' "$url" >/dev/null 2>&1
       out=$(wrk -t1 -c"$CONN" -d"${DUR}s" -H 'Connection: close' "$url"); rps=$(wrk_rps <<<"$out") ;;
     h2)
+      if [ "$name" = ceiling ]; then echo 0; return; fi
       out=$(h2load -t1 -c64 -m10 --warm-up-time=2 -D "$DUR" "$url" 2>&1)
       rps=$(awk '/^finished in/ {gsub(",", "", $4); print $4}' <<<"$out")
       local failed; failed=$(awk '/^requests:/ {print $10}' <<<"$out")
@@ -98,11 +105,13 @@ echo
 printf '%-11s' load; for name in $ONLY; do printf '%12s' "$name"; done
 [[ " $ONLY " == *" balancer "* && " $ONLY " == *" nginx "* ]] && printf '%18s' 'balancer/nginx'
 [[ " $ONLY " == *" balancer "* && " $ONLY " == *" haproxy "* ]] && printf '%18s' 'balancer/haproxy'
+[[ " $ONLY " == *" ceiling "* && " $ONLY " == *" nginx "* ]] && printf '%16s' 'ceiling/nginx'
 echo
 for load in keep-alive handshake h2; do
   printf '%-11s' "$load"
   for name in $ONLY; do awk -v s="${SUM[$load.$name]}" -v n="$ROUNDS" 'BEGIN { printf "%12.0f", s / n }'; done
   [[ " $ONLY " == *" balancer "* && " $ONLY " == *" nginx "* ]] && awk -v b="${SUM[$load.balancer]}" -v n="${SUM[$load.nginx]}" 'BEGIN { printf "%18.2f", b / n }'
   [[ " $ONLY " == *" balancer "* && " $ONLY " == *" haproxy "* ]] && awk -v b="${SUM[$load.balancer]}" -v h="${SUM[$load.haproxy]}" 'BEGIN { printf "%18.2f", b / h }'
+  [[ " $ONLY " == *" ceiling "* && " $ONLY " == *" nginx "* ]] && awk -v c="${SUM[$load.ceiling]}" -v n="${SUM[$load.nginx]}" 'BEGIN { if (c > 0) printf "%16.2f", c / n; else printf "%16s", "-" }'
   echo
 done

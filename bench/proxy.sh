@@ -8,7 +8,8 @@
 # /metrics is scraped every second during its run, as Prometheus would), for metrics on/off figures.
 # ACCESS_LOG=json|combined also runs a second balancer, the same but with its access log on (to a
 # file in the temp dir), in the same run: the access log's cost.
-# FAST=1 also runs ours with "engine": "fast" (the raw-socket engine) in the same run.
+# FAST=1 also runs ours with "engine": "fast" (the raw-socket engine) in the same run, and the
+# ceiling peer (bench/raw-forwarder.ts: a bare Node.js forwarder that validates nothing).
 # Needs: wrk, nginx, haproxy (apt-get install -y wrk nginx-light haproxy) and a build (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +56,9 @@ fi
 if [ -n "${FAST:-}" ]; then
   sed 's/"addr": "127.0.0.1:18083",/"addr": "127.0.0.1:18088", "engine": "fast",/' "$work/balancer.json" > "$work/fast.json"
   node dist/src/cli.js start --config "$work/fast.json" --log-level warn & pids+=($!)
-  ports+=(18088)
+  # The ceiling: a bare raw-socket forwarder (bench/raw-forwarder.ts), how fast Node.js forwards at all.
+  node dist/bench/raw-forwarder.js 18089 $(for p in "${BACK[@]}"; do printf 'http://127.0.0.1:%s ' "$p"; done) & pids+=($!)
+  ports+=(18088 18089)
 fi
 
 for port in "${ports[@]}"; do
@@ -85,8 +88,8 @@ if [ -n "${BALANCER_METRICS:-}" ]; then
   awk -v b="$b" -v b2="$b2" -v m="$m" -v m2="$m2" -v l="$lines" 'BEGIN { printf "metrics off %.0f req/s, on %.0f req/s (means of two runs each): ratio on/off %.3f (%d balancer_requests_total series)\n", (b+b2)/2, (m+m2)/2, (m+m2)/(b+b2), l }'
 fi
 if [ -n "${FAST:-}" ]; then
-  f=$(run fast 18088)
-  awk -v b="$b" -v f="$f" -v n="$n" 'BEGIN { printf "ratio fast/nginx %.2f; fast/balancer %.2f\n", f/n, f/b }'
+  f=$(run fast 18088); c=$(run ceiling 18089)
+  awk -v b="$b" -v f="$f" -v n="$n" -v c="$c" 'BEGIN { printf "ratio fast/nginx %.2f; fast/balancer %.2f; fast/ceiling %.2f; ceiling/nginx %.2f\n", f/n, f/b, f/c, c/n }'
 fi
 if [ -n "${ACCESS_LOG:-}" ]; then
   l=$(run "+log" 18087)
