@@ -1,5 +1,6 @@
 // Issue 11's proof, in one run: Balancer (each engine, 1 worker and `workers: auto`), nginx (1
-// worker and auto), HAProxy (1 thread and 2), node-http-proxy and a bare node:http + undici proxy,
+// worker and auto), HAProxy (1 thread and 2), node-http-proxy, a bare node:http + undici proxy and the ceiling
+// (bench/raw-forwarder.ts: a bare raw-socket forwarder that validates nothing, how fast Node.js forwards at all),
 // side by side in front of the same nginx backends, loaded with wrk at 64 and 512 connections for
 // a tiny and a 64 KiB response. Peers are interleaved (every round runs each peer once per cell,
 // in a rotating order) so the machine's drift hits all alike; medians over the rounds are printed
@@ -221,6 +222,7 @@ server { listen 127.0.0.1:${port}; location / { proxy_pass http://backends; prox
     { name: 'HAProxy 2 threads', port: 18113, group: 'auto', balancer: false },
     { name: 'node-http-proxy', port: 18130, group: '1', balancer: false },
     { name: 'node:http+undici', port: 18131, group: '1', balancer: false },
+    { name: 'ceiling (raw forwarder)', port: 18132, group: '1', balancer: false },
     { name: 'Balancer node ×1', port: 18120, group: '1', balancer: true },
     { name: 'Balancer node ×auto', port: 18121, group: 'auto', balancer: true },
     { name: 'Balancer fast ×1', port: 18122, group: '1', balancer: true },
@@ -240,6 +242,8 @@ server { listen 127.0.0.1:${port}; location / { proxy_pass http://backends; prox
   byPort(18130).proc = start('http-proxy', process.execPath, ['--no-deprecation', PEERS, 'http-proxy', '18130', ...urls]);
   byPort(18131).log = 'undici';
   byPort(18131).proc = start('undici', process.execPath, [PEERS, 'undici', '18131', ...urls]);
+  byPort(18132).log = 'ceiling';
+  byPort(18132).proc = start('ceiling', process.execPath, [join(ROOT, 'dist', 'bench', 'raw-forwarder.js'), '18132', ...urls]);
   for (const p of peers.filter((x) => !x.balancer)) {
     const why = await ready(p.port, p.proc);
     if (why !== undefined) p.skipped = `${why}: ${tail(p.log ?? '')}`;

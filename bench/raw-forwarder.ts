@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { CLIENT_READ_BYTES, readInto } from '../src/engines/fast/read-into.js';
+import { CLIENT_READ_BYTES, readInto } from '../src/engines/read-into.js';
 
 const [portArg, ...targets] = process.argv.slice(2);
 if (!portArg || targets.length === 0) {
@@ -29,7 +29,7 @@ function serve(client: Socket, peer: string, feed: (sink: (b: Buffer) => void) =
   let head = '';
   let closeAfter = false; // the client asked to close after this response
   let completed = false;
-  const upBuf = Buffer.allocUnsafeSlow(16 * 1024);
+  const upBuf = Buffer.allocUnsafeSlow(64 * 1024);
   const up = connect({
     host: b.hostname,
     port: Number(b.port),

@@ -6,7 +6,7 @@ import { RequestParser, type RequestEvents, type RequestHead } from './http1/req
 import type { HeadLimits } from './http1/limits.js';
 import type { FastExchange } from './exchange.js';
 import type { FastEngine } from './fast-engine.js';
-import type { ReadSink } from './read-into.js';
+import type { ReadSink } from '../read-into.js';
 import { errorAnswer } from './response-head.js';
 
 /** A keep-alive connection with no byte of a next request is closed after this (node's keepAliveTimeout). */

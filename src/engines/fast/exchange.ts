@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { tlsFailureReason } from '../node/upstream-tls.js';
 import type { Upstream } from '../../control/selection/upstream.js';
 import { classifyUpstreamError, type UpstreamFailure } from '../../control/upstream-errors.js';
@@ -296,7 +297,14 @@ export class FastExchange implements ConnUser {
         return;
       }
       this.pending = undefined;
-      this.toClient(p);
+      // The head and a large body slice in one writev.
+      const s = this.conn.socket;
+      s.cork();
+      s.write(p, 'latin1');
+      s.write(b);
+      s.uncork();
+      this.afterWrite(s);
+      return;
     }
     this.toClient(b);
   }
@@ -304,15 +312,22 @@ export class FastExchange implements ConnUser {
   private toClient(b: Buffer | string): void {
     const s = this.conn.socket;
     // Strings are heads, chunk sizes and small bodies: one byte per char (header bytes were read as latin1).
-    let ok: boolean;
-    if (typeof b === 'string') ok = s.write(b, 'latin1');
-    else {
-      ok = s.write(b);
-      // Not all written at once: the queued bytes are a slice of the connection's read buffer, which it must not reuse.
-      if (s.writableLength !== 0) this.up?.retain();
+    if (typeof b === 'string') {
+      if (!s.write(b, 'latin1')) this.afterWrite(s);
+    } else {
+      s.write(b);
+      this.afterWrite(s);
     }
-    if (ok || this.upPaused || this.clientGone) return;
-    // The client reads slower than the server sends: stop reading the server until it drains.
+  }
+
+  // Bytes still queued after a write: a body slice there is part of the connection's read buffer,
+  // which it must not reuse; and the client reads slower than the server sends. (A write over the
+  // stream's high-water mark returns false even when the kernel took it all: only bytes still
+  // queued are backpressure, and pausing costs a readStop and a readStart.)
+  private afterWrite(s: Socket): void {
+    if (s.writableLength === 0) return;
+    this.up?.retain();
+    if (!s.writableNeedDrain || this.upPaused || this.clientGone) return;
     this.upPaused = true;
     this.up?.socket.pause();
     s.once('drain', this.onClientDrain);

@@ -23,7 +23,7 @@ import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './http1/limits.js';
 import type { HttpParseError } from './http1/parse-error.js';
 import type { RequestHead } from './http1/request-parser.js';
 import { ClientConn } from './client-connection.js';
-import { CLIENT_READ_BYTES, readInto } from './read-into.js';
+import { CLIENT_READ_BYTES, readInto } from '../read-into.js';
 import { FastExchange, type Route } from './exchange.js';
 import { switchingHead } from './response-head.js';
 import { headerValue, joinedHeader } from './upstream-head.js';

@@ -22,6 +22,8 @@ export interface UpstreamTlsConnect {
  * the buffer: the connection then reads into a new one (UpstreamConn.retain).
  */
 export const READ_BUFFER_BYTES = 16 * 1024;
+/** A connection whose read filled its buffer (a large body) reads into one this large from then on. */
+export const LARGE_READ_BUFFER_BYTES = 64 * 1024;
 
 /** Who uses an upstream connection: the exchange whose request is on it. */
 export interface ConnUser {
@@ -105,12 +107,14 @@ export class UpstreamConn implements ResponseEvents {
 
   /** A slice of the last read is still queued for a write: the next read goes into a new buffer. */
   retain(): void {
-    if (this.buf !== undefined) this.buf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    if (this.buf !== undefined) this.buf = Buffer.allocUnsafeSlow(this.buf.length);
   }
 
   /** Node's `onread` callback: `n` bytes were read into the connection's buffer. */
   readonly onRead = (n: number, buf: Buffer): boolean => {
     this.onData(buf.subarray(0, n));
+    // A full read: more was waiting. Bodies this size take fewer reads (and client writes) with a larger buffer.
+    if (n === buf.length && n < LARGE_READ_BUFFER_BYTES && this.buf !== undefined) this.buf = Buffer.allocUnsafeSlow(LARGE_READ_BUFFER_BYTES);
     // Paused inside (the client is slow): node's read stops too.
     return !this.socket.isPaused();
   };

@@ -2,18 +2,20 @@ import type { Socket, SocketConstructorOpts } from 'node:net';
 
 // One read buffer for every server socket: `onread` hands us each read synchronously and we copy
 // it out at once, so a single buffer serves all connections (no 64 KiB allocation per read, and no
-// Readable-stream machinery on the busier direction). Server sockets accepted by a net.Server cannot
-// take `onread`, so the client side reads as a stream.
+// Readable-stream machinery). Client sockets read the same way, into the engine's buffer for them
+// (../read-into.ts).
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** Where a server socket's reads go; set once the connection is made. */
 export interface ReadTarget {
   /** Bytes read from the server; return false to stop reading until resumed (backpressure). */
   onServerData(chunk: Buffer): boolean;
+  /** Bytes read from the client, valid during the call only (a shared buffer). */
+  onClientData(bytes: Buffer): void;
 }
 
 /** `connect` options that send a server socket's reads to `target.onServerData`. */
-export function serverReadOptions(target: ReadTarget): Pick<SocketConstructorOpts, 'onread'> {
+export function serverReadOptions(target: Pick<ReadTarget, 'onServerData'>): Pick<SocketConstructorOpts, 'onread'> {
   return {
     onread: {
       buffer: READ_BUFFER,
@@ -28,14 +30,11 @@ export function serverReadOptions(target: ReadTarget): Pick<SocketConstructorOpt
 
 /**
  * Relays bytes both ways between `client` and `server` (whose reads arrive through
- * serverReadOptions) with backpressure: a side whose peer's write buffer is full stops reading
+ * serverReadOptions, the client's through the returned target's onClientData) with backpressure: a side whose peer's write buffer is full stops reading
  * until the peer drains. Each side's end (FIN) ends the other's writable side; the other
  * direction keeps flowing (half-close).
  */
 export function relay(client: Socket, server: Socket): ReadTarget {
-  client.on('data', (d: Buffer) => {
-    if (!server.write(d)) client.pause();
-  });
   server.on('drain', () => client.resume());
   client.on('end', () => server.end());
   client.on('drain', () => server.resume());
@@ -43,5 +42,8 @@ export function relay(client: Socket, server: Socket): ReadTarget {
   client.resume();
   return {
     onServerData: (chunk) => client.write(chunk),
+    onClientData: (bytes) => {
+      if (!server.write(Buffer.from(bytes))) client.pause();
+    },
   };
 }

@@ -44,8 +44,8 @@ export class Tunnel {
   private idle = false;
   private cutByUs = false;
   private finished = false;
-  // Where the server's reads go: nowhere until connected.
-  private target: ReadTarget = { onServerData: () => true };
+  // Where reads go: nowhere until connected (the client is not read before).
+  private target: ReadTarget = { onServerData: () => true, onClientData: () => {} };
 
   /** Takes over `client` (accepted paused: nothing is read until a server is connected). */
   constructor(
@@ -63,6 +63,11 @@ export class Tunnel {
       this.maybeFinish();
     });
   }
+
+  /** Bytes read from the client (valid during the call only). */
+  readonly onClientData = (bytes: Buffer): void => {
+    this.target.onClientData(bytes);
+  };
 
   /** Picks the first server and connects. */
   start(): void {

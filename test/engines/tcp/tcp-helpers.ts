@@ -20,8 +20,8 @@ export interface EchoBackend {
   close(): Promise<void>;
 }
 
-/** Starts an echo backend on `host`, port 0. */
-export async function echoBackend(name: string, host = '127.0.0.1'): Promise<EchoBackend> {
+/** Starts an echo backend on `host`, port 0; `slowReads`: it pauses a moment after each read (the balancer's writes to it queue up). */
+export async function echoBackend(name: string, host = '127.0.0.1', slowReads = false): Promise<EchoBackend> {
   const received: Buffer[][] = [];
   const sockets: Socket[] = [];
   let accepted = 0;
@@ -35,6 +35,10 @@ export async function echoBackend(name: string, host = '127.0.0.1'): Promise<Ech
     s.on('data', (d: Buffer) => {
       chunks.push(d);
       s.write(d);
+      if (slowReads) {
+        s.pause();
+        setTimeout(() => s.resume(), 1);
+      }
     });
     s.on('end', () => s.end(`bye ${name}\n`));
   });

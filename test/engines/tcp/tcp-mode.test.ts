@@ -160,3 +160,29 @@ test('drain: open connections to the server keep working, new ones go elsewhere'
   }
 });
 
+
+test('clients sending at once: every byte echoed unaltered (client reads share one buffer, copied before they are queued)', async () => {
+  const a = await echoBackend('a', '127.0.0.1', true);
+  const bp = await startBalancer({ mode: 'tcp', servers: [{ addr: a.addr }] });
+  try {
+    // More than the kernel's socket buffers hold, so writes to the slow server queue in the balancer.
+    const size = 8 << 20;
+    const one = async (seed: number): Promise<void> => {
+      const c = await tcpClient(bp.url);
+      await c.waitFor(/^a\n/);
+      const body = Buffer.alloc(size);
+      for (let i = 0; i < size; i += 4) body.writeUInt32LE((i * seed) >>> 0, i);
+      // Odd-sized writes, so reads end mid-pattern.
+      for (let off = 0; off < size; off += 7919) c.socket.write(body.subarray(off, Math.min(size, off + 7919)));
+      c.socket.end();
+      await c.ended;
+      const echoed = Buffer.from(c.text().slice(2, 2 + size), 'latin1');
+      assert.equal(echoed.length, size, `client ${seed}: every byte came back`);
+      assert.ok(echoed.equals(body), `client ${seed}: the echo differs from what was sent`);
+    };
+    await Promise.all([3, 5, 7, 11].map(one));
+  } finally {
+    await bp.stop();
+    await a.close();
+  }
+});

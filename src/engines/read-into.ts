@@ -11,14 +11,14 @@ interface WithHandle {
 }
 
 /**
- * Makes an accepted socket (from a server with `pauseOnConnect`) read into `buffer()` with node's
+ * Makes an accepted socket (`paused`: not read until resume()) (from a server with `pauseOnConnect`) read into `buffer()` with node's
  * `onread` instead of a fresh 64 KiB allocation and a Readable push per read: net.Server has no
  * `onread` option, so the accepted handle is re-wrapped in a Socket made with one (the `handle`
  * option, as node's cluster and child_process adopt handles). `raw` stays open, handle-less, until
  * the new socket closes, so the server's connection count (maxConnections, close) still holds it.
  * Returns undefined when the handle cannot be taken (node changed): the caller reads `raw` itself.
  */
-export function readInto(raw: Socket, buffer: () => Buffer, sink: ReadSink, allowHalfOpen: boolean): Socket | undefined {
+export function readInto(raw: Socket, buffer: () => Buffer, sink: ReadSink, allowHalfOpen: boolean, paused = false): Socket | undefined {
   const r = raw as unknown as WithHandle;
   const handle = r._handle;
   if (handle === null || typeof handle.readStart !== 'function' || raw.destroyed) return undefined;
@@ -28,6 +28,8 @@ export function readInto(raw: Socket, buffer: () => Buffer, sink: ReadSink, allo
     socket = new Socket({
       handle,
       allowHalfOpen,
+      // Nothing read until resume() (tcp mode connects to a server first).
+      pauseOnCreate: paused,
       onread: {
         buffer,
         callback: (n: number, buf: Uint8Array): boolean => {
