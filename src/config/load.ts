@@ -72,7 +72,7 @@ export interface Config {
   readonly admin: AdminConfig | undefined;
   /** The access log; undefined (or absent) when off. */
   readonly accessLog?: AccessLogConfig;
-  /** The proxy engine (absent: "node"). */
+  /** The proxy engine; always set by loading (config/engine.ts), absent only in configs built by hand: "node". */
   readonly engine?: EngineName;
   /** Automatic certificates; undefined (or absent) when off. */
   readonly acme?: AcmeConfig;
@@ -218,7 +218,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     notifications: resolveNotifications(file.notifications),
     admin: resolveAdmin(file.admin),
     accessLog: resolveAccessLog(file.accessLog),
-    engine: resolveEngine(file.engine),
+    engine: resolveEngine(file.engine, file.tls !== undefined),
     acme: resolveAcmeOrThrow(file, path),
     tls: resolveTlsOrThrow(file.tls, path),
     upstreamTls,

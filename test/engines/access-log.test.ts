@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { request } from 'undici';
-import { backends, CLI, closeAll, get, startBalancer, writeConfig } from '../helpers/cluster.js';
+import { backends, CLI, closeAll, get, startBalancer, withTestEngine, writeConfig } from '../helpers/cluster.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -158,7 +158,7 @@ test('rename then SIGUSR1: new lines go to a new file at the path; a reload swit
     assert.match(rotated[0] ?? '', /"GET \/before-rotation HTTP\/1\.1" 200 /);
 
     // A reload with another format: the next lines are JSON.
-    writeFileSync(b.file, JSON.stringify({ ...config, accessLog: { format: 'json', path } }));
+    writeFileSync(b.file, JSON.stringify(withTestEngine({ ...config, accessLog: { format: 'json', path } })));
     b.proc.kill('SIGHUP');
     await waitFor(() => b.logs.some((l) => String(l.msg).startsWith('reloaded ')), 'the reload');
     assert.equal((await get(`${b.url}/after-reload`)).status, 200);
@@ -168,7 +168,7 @@ test('rename then SIGUSR1: new lines go to a new file at the path; a reload swit
     assert.equal(entry.status, 200);
 
     // A reload to a path that cannot be opened keeps the old log and says why.
-    writeFileSync(b.file, JSON.stringify({ ...config, accessLog: { format: 'json', path: '/nonexistent-dir/a.log' } }));
+    writeFileSync(b.file, JSON.stringify(withTestEngine({ ...config, accessLog: { format: 'json', path: '/nonexistent-dir/a.log' } })));
     b.proc.kill('SIGHUP');
     await waitFor(() => b.logs.some((l) => String(l.msg).includes('the access log stays as it was (json to ')), 'the error line');
     assert.equal((await get(`${b.url}/after-bad-reload`)).status, 200);

@@ -8,11 +8,11 @@ import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
-import { startBalancer, type BalancerProcess } from '../helpers/cluster.js';
+import { ENGINE_UNDER_TEST, startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/raw-backend.js';
 
-/** The engine under test; unset means the balancer's default, the node engine (change this with the default). */
-const ENGINE = process.env.BALANCER_TEST_ENGINE ?? 'node';
+/** The engine under test (BALANCER_TEST_ENGINE, else the default). */
+const ENGINE = ENGINE_UNDER_TEST;
 
 /** A pause between parts of what a row sends. */
 interface Wait {

@@ -13,6 +13,13 @@ export const CLI = new URL('../../src/cli.js', import.meta.url).pathname;
 
 /** The engine the black-box suite runs against (BALANCER_TEST_ENGINE, else the config's default). */
 export const TEST_ENGINE: string | undefined = process.env.BALANCER_TEST_ENGINE || undefined;
+/** The engine a plain-HTTP config in these tests runs on: BALANCER_TEST_ENGINE, else the default ("fast"). */
+export const ENGINE_UNDER_TEST: string = TEST_ENGINE ?? 'fast';
+
+/** `config` with the engine under test (BALANCER_TEST_ENGINE) unless it names one: for configs written at start and at reloads. */
+export function withTestEngine(config: Record<string, unknown>): Record<string, unknown> {
+  return TEST_ENGINE !== undefined && !('engine' in config) ? { engine: TEST_ENGINE, ...config } : config;
+}
 
 /** A balancer process under test. */
 export interface BalancerProcess {
@@ -45,8 +52,7 @@ export async function startBalancer(
   extraArgs: string[] = [],
   opts: { /** Runs the balancer under `ulimit -n fdLimit` (soft and hard). */ fdLimit?: number } = {},
 ): Promise<BalancerProcess> {
-  const engine = TEST_ENGINE !== undefined && config !== null && !('engine' in config) ? { engine: TEST_ENGINE } : {};
-  const file = config === null ? '' : writeConfig({ addr: '127.0.0.1:0', ...engine, ...config });
+  const file = config === null ? '' : writeConfig({ addr: '127.0.0.1:0', ...withTestEngine(config) });
   const configArgs = config === null ? [] : ['--config', file];
   const args = [CLI, 'start', ...configArgs, '--log-level', 'debug', ...extraArgs];
   const proc =

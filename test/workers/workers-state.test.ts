@@ -110,10 +110,10 @@ test('a reload (SIGHUP) changes every worker: the new server list and algorithm 
     const first = await many(bp.url, 8);
     assert.ok(first.every((r) => r.server === 'a'));
     // Also a setting the engine takes only at start: the workers say they keep it.
-    writeFileSync(bp.file, JSON.stringify({ ...config(b.url, 'least-connections'), timeouts: { idle: 30 } }));
+    writeFileSync(bp.file, JSON.stringify({ ...config(b.url, 'least-connections'), limits: { maxHeaders: 50 } }));
     bp.proc.kill('SIGHUP');
     await waitFor(() => bp.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('reloaded ')), 'the reload');
-    await waitFor(() => bp.logs.some((l) => l.msg === 'reload: the workers keep timeouts.idle (still 60 s): needs a restart to change'), 'the workers to say what they keep');
+    await waitFor(() => bp.logs.some((l) => l.msg === 'reload: the workers keep limits.maxHeaders (still 100): needs a restart to change'), 'the workers to say what they keep');
     // The workers hear of it over IPC right after; a request or two may still go the old way.
     await waitFor(async () => (await many(bp.url, 4)).every((r) => r.server === 'b'), 'requests to go to b');
     // Every request so far reported (the backends count what they got), then the shares from here.

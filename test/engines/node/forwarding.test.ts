@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { CLI, startBalancer, TEST_ENGINE, writeConfig, type BalancerProcess } from '../../helpers/cluster.js';
+import { CLI, startBalancer, ENGINE_UNDER_TEST, writeConfig, type BalancerProcess } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
 
 /** What a recording backend saw of one request or upgrade. */
@@ -102,7 +102,7 @@ describe('server address with a path', () => {
     test(`"${prefix || '(none)'}" + ${target} reaches the server as ${expected}`, async () => {
       const b = prefix === '/app' ? prefixed : prefix === '/app/' ? slashed : plain;
       // The fast engine refuses an absolute-form target naming another host than Host (400, issue 11).
-      const host = TEST_ENGINE === 'fast' && target.startsWith('http://') ? 'example.test' : 'front.test';
+      const host = ENGINE_UNDER_TEST === 'fast' && target.startsWith('http://') ? 'example.test' : 'front.test';
       const reply = await raw(b.url, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
       assert.match(reply, /^HTTP\/1\.1 200 /, reply.split('\r\n')[0]);
       assert.equal(last(backend.seen).url, expected);

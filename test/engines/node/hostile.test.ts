@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { closeAll, backends, get, startBalancer, type BalancerProcess } from '../../helpers/cluster.js';
+import { closeAll, backends, get, startBalancer, withTestEngine, type BalancerProcess } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
 import { rawBackend } from '../../helpers/raw-backend.js';
 import type { TestServer } from '../../../src/testservers/server.js';
@@ -517,7 +517,7 @@ describe('hostile clients', { concurrency: true }, () => {
         held.push(...(await hold(b.url, 10)));
         await sleep(200);
         assert.equal(held.filter((c) => c.closed()).length, 0);
-        writeFileSync(b.file, JSON.stringify({ addr: '127.0.0.1:0', limits: { maxConnections: 5, maxHeaders: 10 }, servers: servers.map((s) => ({ addr: s.url })) }));
+        writeFileSync(b.file, JSON.stringify(withTestEngine({ addr: '127.0.0.1:0', limits: { maxConnections: 5, maxHeaders: 10 }, servers: servers.map((s) => ({ addr: s.url })) })));
         b.proc.kill('SIGHUP');
         await waitFor(() => b.logs.some((l) => String(l.msg).startsWith('reloaded ')), 'reload', 10_000);
         assert.match(String(b.logs.find((l) => String(l.msg).startsWith('reloaded '))?.msg), /needs a restart to change: limits\.maxHeaders \(still 100\)/);

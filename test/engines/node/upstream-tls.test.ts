@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { WebSocket, WebSocketServer } from 'ws';
-import { adminUrl, CLI, get, startBalancer, writeConfig, type BalancerProcess } from '../../helpers/cluster.js';
+import { adminUrl, CLI, get, startBalancer, withTestEngine, writeConfig, type BalancerProcess } from '../../helpers/cluster.js';
 import { makeTestPki, type CertFiles, type TestPki } from '../../helpers/certs.js';
 import { waitFor } from '../../helpers/wait.js';
 import { Dnsmasq } from '../../helpers/dnsmasq.js';
@@ -224,7 +224,7 @@ test('reload: a new CA renews the pools at once; a CA file that is gone keeps th
   const { readFileSync, writeFileSync } = await import('node:fs');
   const rewrite = (tls: unknown): void => {
     const cfg = JSON.parse(readFileSync(b.file, 'utf8')) as Record<string, unknown>;
-    writeFileSync(b.file, JSON.stringify({ ...cfg, upstreamTls: tls }));
+    writeFileSync(b.file, JSON.stringify(withTestEngine({ ...cfg, upstreamTls: tls })));
   };
   try {
     assert.equal((await get(`${b.url}/`)).status, 502);
