@@ -1,7 +1,7 @@
-// `npm test` (after the build): every test once (plain-HTTP configs on the default engine, "fast";
-// HTTPS ones on "node"), then the black-box engine suite (the real CLI on real sockets:
-// test/engines/node/*.test.js, the hostile-request table and the access log) a second time with
-// BALANCER_TEST_ENGINE=node, so both engines pass the same tests (issue 11). Exits non-zero when either pass fails.
+// `npm test` (after the build): every test once on the default engine ("fast"), then the black-box
+// engine suite (the real CLI on real sockets: test/engines/node/*.test.js, the hostile-request
+// table, the access log, and the HTTPS tests in test/tls/) a second time with BALANCER_TEST_ENGINE=node,
+// so both engines pass the same tests (issues 11 and 12). Exits non-zero when either pass fails.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,7 +31,9 @@ const all = pass('all tests (default engine)', testFiles(join(dist, 'test')));
 // The engine-neutral black-box files: test/engines/node/ and those directly in test/engines/ (hostile table, access log).
 const engines = join(dist, 'test', 'engines');
 const topLevel = readdirSync(engines).filter((f) => f.endsWith('.test.js')).map((f) => join(engines, f));
-const blackBox = [...testFiles(join(engines, 'node')), ...topLevel.sort()];
+const tls = join(dist, 'test', 'tls');
+const https = readdirSync(tls).filter((f) => f.endsWith('.test.js')).map((f) => join(tls, f));
+const blackBox = [...testFiles(join(engines, 'node')), ...topLevel.sort(), ...https.sort()];
 const second = pass('black-box engine suite again with BALANCER_TEST_ENGINE=node', blackBox, { BALANCER_TEST_ENGINE: 'node' });
 
 console.log(`\n# npm test: all tests (default engine) ${all === 0 ? 'passed' : 'FAILED'}; node engine ${second === 0 ? 'passed' : 'FAILED'}`);

@@ -218,7 +218,7 @@ export function resolveConfig(input: ConfigFile, path: string): Config {
     notifications: resolveNotifications(file.notifications),
     admin: resolveAdmin(file.admin),
     accessLog: resolveAccessLog(file.accessLog),
-    engine: resolveEngine(file.engine, file.tls !== undefined),
+    engine: resolveEngine(file.engine),
     acme: resolveAcmeOrThrow(file, path),
     tls: resolveTlsOrThrow(file.tls, path),
     upstreamTls,

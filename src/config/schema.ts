@@ -167,10 +167,6 @@ export const configSchema = z
     tls: tlsSchema,
   })
   .superRefine((c, ctx) => {
-    // The raw-socket engine has no TLS listener yet: refuse rather than serve plain HTTP silently.
-    if (c.engine === 'fast' && c.tls !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['engine'], input: c.engine, message: 'has no TLS yet: "tls" (HTTPS) needs "engine": "node"' });
-    }
     // The ACME runtime feeds certificates into this process's listener; workers would never get them.
     if (c.tls?.acme !== undefined && c.workers !== 1) {
       ctx.addIssue({ code: 'custom', path: ['workers'], input: c.workers, message: 'is more than one process: automatic certificates ("tls.acme") need "workers": 1 for now' });

@@ -2,6 +2,7 @@ import type { Logger } from '../util/logger.js';
 import type { TlsTerminator } from '../tls/terminator.js';
 import type { ControlPlane, Engine } from './engine.js';
 import { FastEngine } from './fast/fast-engine.js';
+import { FastHttpsEngine } from './fast/https-engine.js';
 import { NodeEngine } from './node/node-engine.js';
 import { TcpEngine } from './tcp/tcp-engine.js';
 
@@ -13,8 +14,10 @@ export interface ProxyEngine extends Engine {
   readonly tls?: TlsTerminator | undefined;
 }
 
-/** The engine the config names (`"mode": "tcp"`; else `engine`: "node" by default, or "fast"), over `cluster`. */
+/** The engine the config names (`"mode": "tcp"`; else `engine`: "fast", with `tls` its HTTPS listener, or "node"), over `cluster`. */
 export function createEngine(cluster: ControlPlane, log: Logger): ProxyEngine {
-  if (cluster.config.tcp !== undefined) return new TcpEngine(cluster, log);
-  return cluster.config.engine === 'fast' ? new FastEngine(cluster, log) : new NodeEngine(cluster, log);
+  const config = cluster.config;
+  if (config.tcp !== undefined) return new TcpEngine(cluster, log);
+  if (config.engine !== 'fast') return new NodeEngine(cluster, log);
+  return config.tls === undefined ? new FastEngine(cluster, log) : new FastHttpsEngine(cluster, log);
 }

@@ -116,9 +116,15 @@ export class TlsTerminator {
    * The listener: HTTP/2 via ALPN ("h2"), falling back to HTTP/1.1, which node serves with its
    * HTTP/1.1 server code (`http1` options, the same events: request, upgrade, clientError,
    * timeout). Typed as a node:http Server, whose interface the engine uses; closeAllConnections
-   * also ends the HTTP/2 sessions.
+   * also ends the HTTP/2 sessions. With `onHttp1`, connections that did not choose h2 by ALPN
+   * go there once their handshake is done instead (the fast engine serves them).
    */
-  createServer(http1: ServerOptions, maxHeaders: number, onRequest: (req: IncomingMessage, res: ServerResponse) => void): HttpServer {
+  createServer(
+    http1: ServerOptions,
+    maxHeaders: number,
+    onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+    onHttp1?: (socket: TLSSocket) => void,
+  ): HttpServer {
     const h = this.settings.http2;
     const pem = this.current.defaultPem();
     const options: SecureServerOptions = {
@@ -140,6 +146,16 @@ export class TlsTerminator {
     } as SecureServerOptions;
     const server = createSecureServer(options, onRequest as never);
     this.server = server;
+    if (onHttp1 !== undefined) {
+      // node's HTTP/2 server takes each handshake-complete socket on 'secureConnection': h2 stays
+      // with it, the rest (http/1.1 by ALPN, or no ALPN) goes to onHttp1.
+      const h2 = server.listeners('secureConnection') as ((socket: TLSSocket) => void)[];
+      server.removeAllListeners('secureConnection');
+      server.on('secureConnection', (socket: TLSSocket) => {
+        if (socket.alpnProtocol === 'h2') for (const l of h2) l.call(server, socket);
+        else onHttp1(socket);
+      });
+    }
     // A failed handshake (old protocol, no shared cipher, a scanner) ends its socket: node's own
     // handler would hand it to the HTTP clientError handler, which would answer in plain text.
     server.removeAllListeners('tlsClientError');

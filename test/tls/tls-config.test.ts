@@ -43,10 +43,3 @@ for (const [what, tls, expected] of cases) {
     assert.match(r.stderr, expected(r.file));
   });
 }
-
-test('tls with the fast engine (no TLS listener yet): exit 2 naming engine, never plain HTTP', () => {
-  const file = writeConfig({ addr: '127.0.0.1:0', engine: 'fast', servers: [{ addr: 'http://127.0.0.1:9' }], tls: { certificates: [good] } });
-  const r = spawnSync(process.execPath, [CLI, 'start', '--config', file], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, new RegExp(`^${file}: engine: "fast" has no TLS yet`, 'm'));
-});

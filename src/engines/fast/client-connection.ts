@@ -77,6 +77,8 @@ export class ClientConn implements RequestEvents, RateSubject {
     readonly peer: string,
     /** The engine calls read() with each read (read-into.ts); false: this listens for 'data' itself. */
     fedByEngine: boolean,
+    /** The client's scheme (X-Forwarded-Proto): "https" on a TLS connection. */
+    readonly proto: 'http' | 'https' = 'http',
   ) {
     this.parser = new RequestParser(this, limits);
     this.localPort = socket.localPort ?? 0;

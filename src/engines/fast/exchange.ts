@@ -142,7 +142,7 @@ export class FastExchange implements ConnUser {
       rawHeaders: this.head.rawHeaders,
       peer: r.peer,
       trusted: r.trusted,
-      proto: 'http',
+      proto: this.conn.proto,
       port: this.conn.localPort,
       host: r.host,
       chunked: this.head.chunked,

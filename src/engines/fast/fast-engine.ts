@@ -1,6 +1,7 @@
 import { DEFAULT_UPSTREAM_TLS } from '../../config/upstream-tls.js';
 import { sameUpstreamTls, upstreamTlsOptions } from '../node/upstream-tls.js';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Upstream } from '../../control/selection/upstream.js';
 import type { UpstreamFailure } from '../../control/upstream-errors.js';
 import { MAX_REPLAY_BODY_BYTES } from '../../control/health/retry.js';
@@ -82,6 +83,8 @@ export class FastEngine implements Engine {
   private headLimits: HeadLimits;
   private listening = false;
   private closing: Promise<void> | undefined;
+  // Set while closing: called once the last connection is gone.
+  private allClosed: (() => void) | undefined;
 
   /** Builds the engine over `cluster` (does not listen yet). */
   constructor(
@@ -120,6 +123,21 @@ export class FastEngine implements Engine {
   // One read buffer for every client connection: reads are handled whole before the next one.
   private readonly clientReadBuffer = Buffer.allocUnsafeSlow(CLIENT_READ_BYTES);
   private readonly readBuffer = (): Buffer => this.clientReadBuffer;
+
+  /**
+   * Serves an HTTP/1.1 connection over TLS accepted by the HTTPS listener (https-engine.ts), its
+   * handshake done: requests are served as on the plain listener, with X-Forwarded-Proto https.
+   */
+  adopt(socket: TLSSocket): void {
+    if (this.closingDown) {
+      socket.destroy();
+      return;
+    }
+    // The listener's own idle timer is not ours: this engine keeps its deadlines on its clock.
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    this.conns.add(new ClientConn(socket, this, this.headLimits, peerAddress(socket), false, 'https'));
+  }
 
   private readonly tick = (): void => {
     const now = (this.now = performance.now());
@@ -326,6 +344,7 @@ export class FastEngine implements Engine {
   /** A connection closed. */
   connectionClosed(c: ClientConn): void {
     this.conns.delete(c);
+    if (this.conns.size === 0) this.allClosed?.();
   }
 
   /** A request head the parser refused (the node engine logs only slow heads; this is debug). */
@@ -416,7 +435,14 @@ export class FastEngine implements Engine {
   close(graceMs = this.config.timeouts.shutdownMs): Promise<void> {
     this.closing ??= (async () => {
       this.closingDown = true;
-      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      // The listener (when this engine has one) and every connection, adopted ones included.
+      const closed = Promise.all([
+        new Promise<void>((resolve) => this.server.close(() => resolve())),
+        new Promise<void>((resolve) => {
+          this.allClosed = resolve;
+          if (this.conns.size === 0) resolve();
+        }),
+      ]);
       const closeIdle = (): void => {
         for (const c of this.conns) c.closeIdle();
       };

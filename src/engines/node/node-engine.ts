@@ -18,6 +18,8 @@ import { ClientConnection } from './pipeline.js';
 import { checkRequestHead } from './request-head.js';
 import { TlsTerminator } from '../../tls/terminator.js';
 import { refuseH2Connect } from './tls-request.js';
+import type { TLSSocket } from 'node:tls';
+import type { EngineName } from '../../config/engine.js';
 
 // The Allow header of a 405 answer to CONNECT.
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -60,12 +62,20 @@ export class NodeEngine implements Engine {
   private accessLog: AccessLog | undefined;
   /** HTTPS on the listener (certificates, HTTP/2); undefined when the config has no `tls`. */
   readonly tls: TlsTerminator | undefined;
+  // The engine the config names for this listener ("fast" when it serves only HTTP/2 for it).
+  private readonly name: EngineName;
 
-  /** Builds the engine over `cluster` (does not listen yet). */
+  /**
+   * Builds the engine over `cluster` (does not listen yet). `https1`: with `tls`, HTTP/1.1
+   * connections go there after their handshake, and this engine serves HTTP/2 only (the fast
+   * engine's HTTPS, ../fast/https-engine.ts, which then is the engine the config names).
+   */
   constructor(
     private readonly cluster: ControlPlane,
     private readonly log: Logger,
+    https1?: (socket: TLSSocket) => void,
   ) {
+    this.name = https1 === undefined ? 'node' : 'fast';
     this.config = cluster.config;
     const config = this.config;
     this.forwarder = new Forwarder(cluster, log, this.awaitingUpstream);
@@ -86,7 +96,7 @@ export class NodeEngine implements Engine {
     };
     // With `tls`: HTTP/2 and HTTP/1.1 over TLS (src/tls/terminator.ts), the same events and requests.
     this.tls = config.tls === undefined ? undefined : new TlsTerminator(config.tls, log);
-    this.server = this.tls === undefined ? createServer(http1, this.onRequest) : this.tls.createServer(http1, config.limits.maxHeaders, this.onRequest);
+    this.server = this.tls === undefined ? createServer(http1, this.onRequest) : this.tls.createServer(http1, config.limits.maxHeaders, this.onRequest, https1);
     // Keep one header line more than allowed, so a request over the limit can be told and refused.
     this.maxHeaders = config.limits.maxHeaders;
     this.server.maxHeadersCount = this.maxHeaders + 1;
@@ -196,7 +206,7 @@ export class NodeEngine implements Engine {
     const old = this.config;
     const kept: string[] = [];
     if (config.addr !== old.addr) kept.push(`addr (still ${old.addr})`);
-    if ((config.engine ?? 'node') !== 'node') kept.push('engine (still "node")');
+    if ((config.engine ?? 'node') !== this.name) kept.push(`engine (still "${this.name}")`);
     if (config.timeouts.idleMs !== old.timeouts.idleMs) kept.push(`timeouts.idle (still ${old.timeouts.idleMs / 1000} s)`);
     if (config.limits.maxHeaders !== this.maxHeaders) kept.push(`limits.maxHeaders (still ${this.maxHeaders})`);
     // HTTPS on or off needs a restart; new certificates and TLS settings swap in for new connections.
