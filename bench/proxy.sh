@@ -8,8 +8,9 @@
 # /metrics is scraped every second during its run, as Prometheus would), for metrics on/off figures.
 # ACCESS_LOG=json|combined also runs a second balancer, the same but with its access log on (to a
 # file in the temp dir), in the same run: the access log's cost.
-# FAST=1 also runs ours with "engine": "fast" (the raw-socket engine) in the same run, and the
-# ceiling peer (bench/raw-forwarder.ts: a bare Node.js forwarder that validates nothing).
+# Ours runs with its default engine ("fast"); NODE=1 also runs it with "engine": "node" in the
+# same run. Every run includes the ceiling peer (bench/raw-forwarder.ts: a bare Node.js forwarder
+# that validates nothing): how fast Node.js forwards at all.
 # Needs: wrk, nginx, haproxy (apt-get install -y wrk nginx-light haproxy) and a build (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,12 +54,13 @@ if [ -n "${BALANCER_METRICS:-}" ]; then
   node dist/src/cli.js start --config "$work/metrics.json" --log-level warn & pids+=($!)
   ports+=(18085)
 fi
-if [ -n "${FAST:-}" ]; then
-  sed 's/"addr": "127.0.0.1:18083",/"addr": "127.0.0.1:18088", "engine": "fast",/' "$work/balancer.json" > "$work/fast.json"
-  node dist/src/cli.js start --config "$work/fast.json" --log-level warn & pids+=($!)
-  # The ceiling: a bare raw-socket forwarder (bench/raw-forwarder.ts), how fast Node.js forwards at all.
-  node dist/bench/raw-forwarder.js 18089 $(for p in "${BACK[@]}"; do printf 'http://127.0.0.1:%s ' "$p"; done) & pids+=($!)
-  ports+=(18088 18089)
+# The ceiling: a bare raw-socket forwarder (bench/raw-forwarder.ts), how fast Node.js forwards at all.
+node dist/bench/raw-forwarder.js 18089 $(for p in "${BACK[@]}"; do printf 'http://127.0.0.1:%s ' "$p"; done) & pids+=($!)
+ports+=(18089)
+if [ -n "${NODE:-}" ]; then
+  sed 's/"addr": "127.0.0.1:18083",/"addr": "127.0.0.1:18088", "engine": "node",/' "$work/balancer.json" > "$work/node.json"
+  node dist/src/cli.js start --config "$work/node.json" --log-level warn & pids+=($!)
+  ports+=(18088)
 fi
 
 for port in "${ports[@]}"; do
@@ -73,8 +75,8 @@ run() { # name port -> requests/s
   echo "$rps"
 }
 echo "proxy throughput: wrk -t1 -c$CONN -d${DUR}s, 4 backends, one worker each, $(nproc) cores" >&2
-n=$(run nginx 18081); h=$(run haproxy 18082); b=$(run balancer 18083)
-awk -v b="$b" -v n="$n" -v h="$h" 'BEGIN { printf "ratio balancer/nginx %.2f, balancer/haproxy %.2f\n", b/n, b/h }'
+n=$(run nginx 18081); h=$(run haproxy 18082); b=$(run balancer 18083); c=$(run ceiling 18089)
+awk -v b="$b" -v n="$n" -v h="$h" -v c="$c" 'BEGIN { printf "ratio balancer/nginx %.2f, balancer/haproxy %.2f, balancer/ceiling %.2f, ceiling/nginx %.2f\n", b/n, b/h, b/c, c/n }'
 if [ -n "${BALANCER_BEFORE:-}" ]; then
   o=$(run before 18084)
   awk -v b="$b" -v o="$o" -v n="$n" 'BEGIN { printf "ratio before/nginx %.2f; balancer/before %.2f\n", o/n, b/o }'
@@ -87,9 +89,9 @@ if [ -n "${BALANCER_METRICS:-}" ]; then
   lines=$(curl -sf http://127.0.0.1:18086/metrics | grep -c '^balancer_requests_total' || true)
   awk -v b="$b" -v b2="$b2" -v m="$m" -v m2="$m2" -v l="$lines" 'BEGIN { printf "metrics off %.0f req/s, on %.0f req/s (means of two runs each): ratio on/off %.3f (%d balancer_requests_total series)\n", (b+b2)/2, (m+m2)/2, (m+m2)/(b+b2), l }'
 fi
-if [ -n "${FAST:-}" ]; then
-  f=$(run fast 18088); c=$(run ceiling 18089)
-  awk -v b="$b" -v f="$f" -v n="$n" -v c="$c" 'BEGIN { printf "ratio fast/nginx %.2f; fast/balancer %.2f; fast/ceiling %.2f; ceiling/nginx %.2f\n", f/n, f/b, f/c, c/n }'
+if [ -n "${NODE:-}" ]; then
+  o=$(run node 18088)
+  awk -v b="$b" -v o="$o" -v n="$n" 'BEGIN { printf "ratio node engine/nginx %.2f; balancer (fast)/node engine %.2f\n", o/n, b/o }'
 fi
 if [ -n "${ACCESS_LOG:-}" ]; then
   l=$(run "+log" 18087)
