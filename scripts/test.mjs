@@ -1,6 +1,6 @@
 // `npm test` (after the build): every test once on the default engine ("fast"), then the black-box
 // engine suite (the real CLI on real sockets: test/engines/node/*.test.js, the hostile-request
-// table, the access log, and the HTTPS tests in test/tls/) a second time with BALANCER_TEST_ENGINE=node,
+// table, the access log, and the HTTPS tests in test/tls/ and with workers) a second time with BALANCER_TEST_ENGINE=node,
 // so both engines pass the same tests (issues 11 and 12). Exits non-zero when either pass fails.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -33,7 +33,7 @@ const engines = join(dist, 'test', 'engines');
 const topLevel = readdirSync(engines).filter((f) => f.endsWith('.test.js')).map((f) => join(engines, f));
 const tls = join(dist, 'test', 'tls');
 const https = readdirSync(tls).filter((f) => f.endsWith('.test.js')).map((f) => join(tls, f));
-const blackBox = [...testFiles(join(engines, 'node')), ...topLevel.sort(), ...https.sort()];
+const blackBox = [...testFiles(join(engines, 'node')), ...topLevel.sort(), ...https.sort(), join(dist, 'test', 'workers', 'workers-https.test.js')];
 const second = pass('black-box engine suite again with BALANCER_TEST_ENGINE=node', blackBox, { BALANCER_TEST_ENGINE: 'node' });
 
 console.log(`\n# npm test: all tests (default engine) ${all === 0 ? 'passed' : 'FAILED'}; node engine ${second === 0 ? 'passed' : 'FAILED'}`);

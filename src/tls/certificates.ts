@@ -14,6 +14,12 @@ export interface ContextOptions {
   readonly ciphers: string;
 }
 
+/** A CertificateSet as plain data (CertificateSet.toWire): secure contexts cannot cross processes. */
+export interface WireCertificates {
+  readonly options: ContextOptions;
+  readonly pems: readonly PemPair[];
+}
+
 /** One certificate and key in PEM, with where they came from (for messages and the admin API). */
 export interface PemPair {
   /** The certificate, followed by its chain (fullchain.pem). */
@@ -185,6 +191,16 @@ export class CertificateSet {
    */
   withExtra(extra: CertificateSet): CertificateSet {
     return new CertificateSet([...this.entries, ...extra.entries], this.options);
+  }
+
+  /** The set as data that crosses a process boundary (workers' IPC): its PEM texts and options; fromWire() builds it again. */
+  toWire(): WireCertificates {
+    return { options: this.options, pems: this.entries.map((e) => ({ cert: e.cert, key: e.key, source: e.source })) };
+  }
+
+  /** The set toWire() described, its secure contexts made in this process. */
+  static fromWire(w: WireCertificates): CertificateSet {
+    return CertificateSet.fromPem(w.pems, w.options);
   }
 
   /** Number of certificates. */

@@ -13,6 +13,7 @@ import type { Logger } from '../util/logger.js';
 import { RestartBackoff } from './backoff.js';
 import { compact, mergeMetrics, primaryPart, retiredPart, workerPart } from './metrics-merge.js';
 import { isFromWorker, type FromWorker, type MetricsJson, type ToWorker } from './protocol.js';
+import { toWire, type WireConfig } from './wire-config.js';
 import type { MemberState, RemoteWorkers } from './reports.js';
 
 /** How workers share the listening port. */
@@ -278,11 +279,11 @@ export class WorkerPool implements Engine, RemoteWorkers {
   }
 
   // The config a worker runs with: the primary's, on the port found, bound the way `mode` says.
-  private workerConfig(config: Config): Config {
+  private workerConfig(config: Config): WireConfig {
     // Round-robin: node:cluster shares the primary's socket by the configured address (port 0 included).
-    if (this.mode === 'round-robin') return config;
+    if (this.mode === 'round-robin') return toWire(config);
     const listen = { ...config.listen, port: this.port ?? config.listen.port, reusePort: true };
-    return { ...config, listen };
+    return toWire({ ...config, listen });
   }
 
   private readonly onExit = (worker: Worker, code: number | null, signal: string | null): void => {

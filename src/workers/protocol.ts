@@ -2,7 +2,7 @@
 // structured clone, so a Config's Sets cross intact).
 import type { AddressInfo } from 'node:net';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import type { Config } from '../config/load.js';
+import type { WireConfig } from './wire-config.js';
 import type { MemberState } from './reports.js';
 import type { ReportBatch } from './reporter.js';
 
@@ -12,9 +12,9 @@ export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 /** Primary to worker. */
 export type ToWorker =
   /** Everything a new worker needs: the config in force, the servers, how many workers share the traffic. */
-  | { readonly t: 'init'; readonly config: Config; readonly members: readonly MemberState[]; readonly workers: number; readonly metrics: boolean }
+  | { readonly t: 'init'; readonly config: WireConfig; readonly members: readonly MemberState[]; readonly workers: number; readonly metrics: boolean }
   /** A reload: the new config (its servers follow in a `members` message when they changed). */
-  | { readonly t: 'config'; readonly config: Config }
+  | { readonly t: 'config'; readonly config: WireConfig }
   /** The servers, in order, with their state (membership or order changed). */
   | { readonly t: 'members'; readonly members: readonly MemberState[] }
   /** One server's health, operator state or weight changed. */

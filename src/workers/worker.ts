@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../util/logger.js';
 import { EXIT_BAD_INPUT } from '../cli/exit.js';
 import { FollowerPlane } from './follower.js';
 import { isToWorker, type FromWorker, type ToWorker } from './protocol.js';
+import { fromWire } from './wire-config.js';
 import { Reporter } from './reporter.js';
 
 /** Builds the engine a worker runs (the same kind the single-process balancer would). */
@@ -62,7 +63,7 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
   let engine: Engine | undefined;
   // Metrics count here what happens here (requests, durations, upstream errors, retries); the primary merges them.
   const metrics = init.metrics ? new Metrics(() => follower.servers.map(viewOf)) : undefined;
-  const follower = new FollowerPlane(init.config, { reporter, workers: init.workers, metrics, onLeft: (u) => engine?.serverLeft(u) });
+  const follower = new FollowerPlane(fromWire(init.config), { reporter, workers: init.workers, metrics, onLeft: (u) => engine?.serverLeft(u) });
   follower.setMembers(init.members);
   let listening = false;
   let stopping: Promise<void> | undefined;
@@ -89,7 +90,7 @@ export async function runWorker(level: LevelWithSilent, makeEngine: EngineFactor
     if (!isToWorker(m)) return;
     switch (m.t) {
       case 'config':
-        apply(m.config);
+        apply(fromWire(m.config));
         break;
       case 'members':
         follower.setMembers(m.members);
