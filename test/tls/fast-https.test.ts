@@ -3,10 +3,10 @@
 // real TLS clients; what only the fast engine's parser refuses shows which engine answered.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as h2connect } from 'node:http2';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { certDir, makeCert } from '../helpers/certs.js';
+import { h2get } from '../helpers/h2.js';
 import { echoBackend, type EchoBackend } from './tls-backend.js';
 
 let backend: EchoBackend;
@@ -57,22 +57,7 @@ test('HTTP/1.1 over TLS is served by the fast engine: X-Forwarded-Proto https, k
 });
 
 test('HTTP/2 clients are served by the same listener (the node engine), with X-Forwarded-Proto https', async () => {
-  const session = h2connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false, servername: 'a.test' });
-  try {
-    const got = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = session.request({ ':path': '/headers' });
-      let status = 0;
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('response', (h) => (status = Number(h[':status'])));
-      req.on('data', (d: string) => (body += d));
-      req.on('end', () => resolve({ status, body }));
-      req.on('error', reject);
-      req.end();
-    });
-    assert.equal(got.status, 200);
-    assert.equal((JSON.parse(got.body) as { headers: Record<string, string> }).headers['x-forwarded-proto'], 'https');
-  } finally {
-    session.close();
-  }
+  const got = await h2get(port, '/headers');
+  assert.equal(got.status, 200);
+  assert.equal((JSON.parse(got.body) as { headers: Record<string, string> }).headers['x-forwarded-proto'], 'https');
 });

@@ -1,11 +1,11 @@
 // "workers" with "tls": every worker runs the HTTPS listener (the fast engine for HTTP/1.1, the
 // node engine's code for HTTP/2) on the shared port. Black-box: the real CLI, real TLS clients.
 import assert from 'node:assert/strict';
-import { connect as h2connect } from 'node:http2';
 import { test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { startBalancer, type BalancerProcess } from '../helpers/cluster.js';
 import { certDir, makeCert } from '../helpers/certs.js';
+import { h2get } from '../helpers/h2.js';
 import { echoBackend } from '../tls/tls-backend.js';
 
 /** One HTTP/1.1 request over a new TLS connection; resolves with the raw answer. */
@@ -22,26 +22,6 @@ function https1(port: number): Promise<string> {
   });
 }
 
-/** One HTTP/2 request on a new session; resolves with status and body. */
-function h2(port: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const session = h2connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false, servername: 'a.test' });
-    session.on('error', reject);
-    const req = session.request({ ':path': '/headers' });
-    let status = 0;
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('data', (d: string) => (body += d));
-    req.on('end', () => {
-      session.close();
-      resolve({ status, body });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 test('workers with tls: every worker starts the HTTPS listener (certificates cross IPC as PEM); HTTP/1.1 and HTTP/2 are served, X-Forwarded-Proto https', async () => {
   const a = makeCert(certDir(), 'a', ['a.test']);
   const backend = await echoBackend();
@@ -53,7 +33,7 @@ test('workers with tls: every worker starts the HTTPS listener (certificates cro
       const one = await https1(port);
       assert.match(one, /^HTTP\/1\.1 200 /);
       assert.equal((JSON.parse(one.slice(one.indexOf('\r\n\r\n') + 4)) as { headers: Record<string, string> }).headers['x-forwarded-proto'], 'https');
-      const two = await h2(port);
+      const two = await h2get(port, '/headers');
       assert.equal(two.status, 200);
       assert.equal((JSON.parse(two.body) as { headers: Record<string, string> }).headers['x-forwarded-proto'], 'https');
     }
