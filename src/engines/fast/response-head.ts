@@ -1,6 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { connectionTokens } from '../node/headers.js';
-import { NEVER_NAMED, PLAIN_CONNECTION } from './upstream-head.js';
+import { connectionNamed } from './upstream-head.js';
 
 /**
  * How a response body goes to the client:
@@ -36,18 +35,7 @@ export function clientHead(
   close: boolean,
   keepAlive10: boolean,
 ): string {
-  let named: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 10 && name.toLowerCase() === 'connection') {
-      const v = raw[i + 1] as string;
-      if (PLAIN_CONNECTION.test(v)) continue; // names no header: nothing to split
-      const t = connectionTokens(v);
-      // Framing and Host are never dropped because Connection names them (a request smuggled by
-      // "Connection: content-length" would otherwise lose its length on the way).
-      if (t !== undefined) for (const n of t) if (!NEVER_NAMED.has(n)) (named ??= new Set()).add(n);
-    }
-  }
+  const named = connectionNamed(raw);
   // A close-delimited or re-framed body has no Content-Length of its own to pass.
   const dropLength = framing === Framing.CHUNK || framing === Framing.DECHUNK || (framing === Framing.PASS && passChunked);
   let out = `HTTP/1.1 ${status} ${reason === '' ? (STATUS_CODES[status] ?? '') : reason}\r\n`;

@@ -28,10 +28,27 @@ export interface UpstreamHeadInput {
 }
 
 /** Headers a Connection header cannot make hop-by-hop: the message's framing and Host. */
-export const NEVER_NAMED: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'host']);
+const NEVER_NAMED: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'host']);
 
 /** A Connection value that names no header (the common case). */
-export const PLAIN_CONNECTION = /^(?:keep-alive|close)$/i;
+const PLAIN_CONNECTION = /^(?:keep-alive|close)$/i;
+
+/** Header names (lower-case) that the Connection headers of `raw` ([name, value, ...]) make hop-by-hop; undefined when none (the usual case). */
+export function connectionNamed(raw: readonly string[]): Set<string> | undefined {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      const v = raw[i + 1] as string;
+      if (PLAIN_CONNECTION.test(v)) continue; // names no header: nothing to split
+      const t = connectionTokens(v);
+      // Framing and Host are never dropped because Connection names them (a message smuggled by
+      // "Connection: content-length" would otherwise lose its length on the way).
+      if (t !== undefined) for (const n of t) if (!NEVER_NAMED.has(n)) (named ??= new Set()).add(n);
+    }
+  }
+  return named;
+}
 
 // First letters (lower-cased) of every header name the rewrite looks at: hop-by-hop ones
 // (connection, keep-alive, te, trailer, transfer-encoding, upgrade, proxy-connection, expect,
@@ -48,20 +65,9 @@ for (const c of 'cktupexfhCKTUPEXFH') LOOKED_AT[c.charCodeAt(0)] = 1;
  */
 export function upstreamHead(h: UpstreamHeadInput): string {
   const raw = h.rawHeaders;
-  let named: Set<string> | undefined;
-  let host: string | undefined;
   // Connection may list more hop-by-hop headers: read it first (rare beyond close/keep-alive).
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 10 && name.toLowerCase() === 'connection') {
-      const v = raw[i + 1] as string;
-      if (PLAIN_CONNECTION.test(v)) continue; // names no header: nothing to split
-      const t = connectionTokens(v);
-      // Framing and Host are never dropped because Connection names them (a request smuggled by
-      // "Connection: content-length" would otherwise lose its length on the way).
-      if (t !== undefined) for (const n of t) if (!NEVER_NAMED.has(n)) (named ??= new Set()).add(n);
-    }
-  }
+  const named = connectionNamed(raw);
+  let host: string | undefined;
   let out = `${h.method} ${h.path} HTTP/1.1\r\n`;
   let xff: string | undefined;
   // Which of X-Forwarded-Proto/-Host/-Port a trusted proxy sent (bits 1, 2, 4).
