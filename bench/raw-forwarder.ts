@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { CLIENT_READ_BYTES, readInto } from '../src/engines/read-into.js';
+import { readInto } from '../src/engines/read-into.js';
 
 const [portArg, ...targets] = process.argv.slice(2);
 if (!portArg || targets.length === 0) {
@@ -19,7 +19,6 @@ if (!portArg || targets.length === 0) {
 }
 const backends = targets.map((t) => new URL(t));
 let next = 0;
-const shared = Buffer.allocUnsafeSlow(CLIENT_READ_BYTES);
 const CONTENT_LENGTH = /\r\ncontent-length: *(\d+)/i;
 
 function serve(client: Socket, peer: string, feed: (sink: (b: Buffer) => void) => void): void {
@@ -110,13 +109,9 @@ if (cert !== undefined && key !== undefined) {
   createServer({ noDelay: true, pauseOnConnect: true }, (raw) => {
     const peer = raw.remoteAddress ?? '';
     let sink: (b: Buffer) => void = () => {};
-    const c = readInto(raw, () => shared, (b) => sink(b), false);
-    serve(c ?? raw, peer, (s) => {
+    const c = readInto(raw, (b) => sink(b), false);
+    serve(c, peer, (s) => {
       sink = s;
-      if (c === undefined) {
-        raw.on('data', s);
-        raw.resume();
-      }
     });
   }).listen(Number(portArg), '127.0.0.1');
 }

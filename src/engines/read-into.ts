@@ -1,8 +1,5 @@
 import { Socket } from 'node:net';
 
-/** Bytes of the engine's one read buffer for client connections (node's own per-read allocation is 64 KiB). */
-export const CLIENT_READ_BYTES = 64 * 1024;
-
 /** Called with the bytes of each read; they are only valid during the call (the buffer is reused). */
 export type ReadSink = (bytes: Buffer) => void;
 
@@ -10,15 +7,30 @@ interface WithHandle {
   _handle: { readStart?: unknown } | null;
 }
 
+// One read buffer for every client socket of the process (node's own per-read allocation is
+// 64 KiB): a read is handed to its sink and done with before node reads into it again.
+const SHARED = Buffer.allocUnsafeSlow(64 * 1024);
+const shared = (): Buffer => SHARED;
+
 /**
- * Makes an accepted socket (`paused`: not read until resume()) (from a server with `pauseOnConnect`) read into `buffer()` with node's
- * `onread` instead of a fresh 64 KiB allocation and a Readable push per read: net.Server has no
- * `onread` option, so the accepted handle is re-wrapped in a Socket made with one (the `handle`
- * option, as node's cluster and child_process adopt handles). `raw` stays open, handle-less, until
- * the new socket closes, so the server's connection count (maxConnections, close) still holds it.
- * Returns undefined when the handle cannot be taken (node changed): the caller reads `raw` itself.
+ * Makes an accepted socket (from a server with `pauseOnConnect`; `paused`: not read until
+ * resume()) hand its reads to `sink` from one shared buffer with node's `onread`, instead of a
+ * fresh 64 KiB allocation and a Readable push per read: net.Server has no `onread` option, so the
+ * accepted handle is re-wrapped in a Socket made with one (the `handle` option, as node's cluster
+ * and child_process adopt handles). `raw` stays open, handle-less, until the new socket closes,
+ * so the server's connection count (maxConnections, close) still holds it. Returns the socket to
+ * use from then on: the new one, or `raw` itself with `'data'` events when the handle cannot be
+ * taken (node changed).
  */
-export function readInto(raw: Socket, buffer: () => Buffer, sink: ReadSink, allowHalfOpen: boolean, paused = false): Socket | undefined {
+export function readInto(raw: Socket, sink: ReadSink, allowHalfOpen: boolean, paused = false): Socket {
+  const socket = rewrap(raw, sink, allowHalfOpen, paused);
+  if (socket !== undefined) return socket;
+  raw.on('data', sink);
+  if (!paused) raw.resume();
+  return raw;
+}
+
+function rewrap(raw: Socket, sink: ReadSink, allowHalfOpen: boolean, paused: boolean): Socket | undefined {
   const r = raw as unknown as WithHandle;
   const handle = r._handle;
   if (handle === null || typeof handle.readStart !== 'function' || raw.destroyed) return undefined;
@@ -28,10 +40,9 @@ export function readInto(raw: Socket, buffer: () => Buffer, sink: ReadSink, allo
     socket = new Socket({
       handle,
       allowHalfOpen,
-      // Nothing read until resume() (tcp mode connects to a server first).
       pauseOnCreate: paused,
       onread: {
-        buffer,
+        buffer: shared,
         callback: (n: number, buf: Uint8Array): boolean => {
           sink((buf as Buffer).subarray(0, n));
           // Paused during the call (backpressure): node stops reading too.

@@ -75,8 +75,6 @@ export class ClientConn implements RequestEvents, RateSubject {
     limits: HeadLimits,
     /** The peer's address (IPv4-mapped prefix removed). */
     readonly peer: string,
-    /** The engine calls read() with each read (read-into.ts); false: this listens for 'data' itself. */
-    fedByEngine: boolean,
     /** The client's scheme (X-Forwarded-Proto): "https" on a TLS connection. */
     readonly proto: 'http' | 'https' = 'http',
   ) {
@@ -84,7 +82,6 @@ export class ClientConn implements RequestEvents, RateSubject {
     this.localPort = socket.localPort ?? 0;
     this.lastReadAt = this.waitSince = engine.now;
     this.sink = this.onData;
-    if (!fedByEngine) socket.on('data', this.read);
     socket.on('end', this.onEnd);
     socket.on('error', noop);
     socket.on('close', this.onClose);
@@ -120,7 +117,7 @@ export class ClientConn implements RequestEvents, RateSubject {
     return !this.inRequest && this.held === undefined && this.parser.idle && !this.tunnelled;
   }
 
-  /** Bytes read from the client (valid during the call only). */
+  /** Bytes read from the client (valid during the call only): the engine feeds them (read-into.ts, or 'data' events). */
   readonly read = (buf: Buffer): void => {
     this.sink(buf);
   };

@@ -24,7 +24,7 @@ import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './http1/limits.js';
 import type { HttpParseError } from './http1/parse-error.js';
 import type { RequestHead } from './http1/request-parser.js';
 import { ClientConn } from './client-connection.js';
-import { CLIENT_READ_BYTES, readInto } from '../read-into.js';
+import { readInto } from '../read-into.js';
 import { FastExchange, type Route } from './exchange.js';
 import { switchingHead } from './response-head.js';
 import { headerValue, joinedHeader } from './upstream-head.js';
@@ -114,15 +114,10 @@ export class FastEngine implements Engine {
     }
     const peer = peerAddress(raw);
     let c: ClientConn | undefined;
-    const socket = readInto(raw, this.readBuffer, (b) => c?.read(b), true);
-    c = new ClientConn(socket ?? raw, this, this.headLimits, peer, socket !== undefined);
-    if (socket === undefined) raw.resume();
+    const socket = readInto(raw, (b) => c?.read(b), true);
+    c = new ClientConn(socket, this, this.headLimits, peer);
     this.conns.add(c);
   };
-
-  // One read buffer for every client connection: reads are handled whole before the next one.
-  private readonly clientReadBuffer = Buffer.allocUnsafeSlow(CLIENT_READ_BYTES);
-  private readonly readBuffer = (): Buffer => this.clientReadBuffer;
 
   /**
    * Serves an HTTP/1.1 connection over TLS accepted by the HTTPS listener (https-engine.ts), its
@@ -136,7 +131,9 @@ export class FastEngine implements Engine {
     // The listener's own idle timer is not ours: this engine keeps its deadlines on its clock.
     socket.setTimeout(0);
     socket.setNoDelay(true);
-    this.conns.add(new ClientConn(socket, this, this.headLimits, peerAddress(socket), false, 'https'));
+    const c = new ClientConn(socket, this, this.headLimits, peerAddress(socket), 'https');
+    socket.on('data', c.read);
+    this.conns.add(c);
   }
 
   private readonly tick = (): void => {

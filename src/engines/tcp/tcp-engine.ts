@@ -10,7 +10,7 @@ import { countOf, lastSeconds, LogThrottle } from '../../util/log-throttle.js';
 import { ConnectionCap } from '../node/connection-limits.js';
 import { peerAddress } from '../node/client-address.js';
 import { logLocalResourceError } from '../node/local-errors.js';
-import { CLIENT_READ_BYTES, readInto } from '../read-into.js';
+import { readInto } from '../read-into.js';
 import { Tunnel, type TunnelHost } from './tunnel.js';
 
 const NO_TCP: TcpSettings = { proxyProtocol: undefined, serverProxyProtocol: {} };
@@ -48,15 +48,11 @@ export class TcpEngine implements Engine, TunnelHost {
     const peer = peerAddress(raw);
     let t: Tunnel | undefined;
     // Read into one buffer shared by every client (read-into.ts); nothing is read before a server is connected.
-    const client = readInto(raw, this.readBuffer, (b) => t?.onClientData(b), true, true);
-    t = new Tunnel(this, client ?? raw, peer);
-    if (client === undefined) raw.on('data', t.onClientData);
+    const client = readInto(raw, (b) => t?.onClientData(b), true, true);
+    t = new Tunnel(this, client, peer);
     this.tunnels.add(t);
     t.start();
   };
-
-  private readonly clientReadBuffer = Buffer.allocUnsafeSlow(CLIENT_READ_BYTES);
-  private readonly readBuffer = (): Buffer => this.clientReadBuffer;
 
   /** Connect timeout now, in milliseconds. */
   connectMs(): number {
