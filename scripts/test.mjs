@@ -28,12 +28,23 @@ function pass(title, files, env = {}) {
 
 const all = pass('all tests (default engine)', testFiles(join(dist, 'test')));
 
-// The engine-neutral black-box files: test/engines/node/ and those directly in test/engines/ (hostile table, access log).
+/** The *.test.js directly in `dir` (not below), sorted. */
+function topLevelTests(dir) {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.test.js'))
+    .map((f) => join(dir, f))
+    .sort();
+}
+
+// The engine-neutral black-box files: test/engines/node/, those directly in test/engines/ (hostile
+// table, access log) and in test/tls/ (HTTPS), and HTTPS with workers.
 const engines = join(dist, 'test', 'engines');
-const topLevel = readdirSync(engines).filter((f) => f.endsWith('.test.js')).map((f) => join(engines, f));
-const tls = join(dist, 'test', 'tls');
-const https = readdirSync(tls).filter((f) => f.endsWith('.test.js')).map((f) => join(tls, f));
-const blackBox = [...testFiles(join(engines, 'node')), ...topLevel.sort(), ...https.sort(), join(dist, 'test', 'workers', 'workers-https.test.js')];
+const blackBox = [
+  ...testFiles(join(engines, 'node')),
+  ...topLevelTests(engines),
+  ...topLevelTests(join(dist, 'test', 'tls')),
+  join(dist, 'test', 'workers', 'workers-https.test.js'),
+];
 const second = pass('black-box engine suite again with BALANCER_TEST_ENGINE=node', blackBox, { BALANCER_TEST_ENGINE: 'node' });
 
 console.log(`\n# npm test: all tests (default engine) ${all === 0 ? 'passed' : 'FAILED'}; node engine ${second === 0 ? 'passed' : 'FAILED'}`);
